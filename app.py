@@ -1,0 +1,45 @@
+"""The application factory: ``flask --app app`` and ``gunicorn app:app`` find it here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+import catalogue.cli
+import catalogue.views
+import portal.views
+import search.cli
+import search.services
+import search.views
+from portal import errors, extensions, security, templating
+from portal.config import load_settings
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(load_settings(app.instance_path, config))
+
+    extensions.init_app(app)
+    search.services.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+
+    app.register_blueprint(portal.views.bp)
+    app.register_blueprint(catalogue.views.bp)
+    app.register_blueprint(search.views.bp)
+
+    errors.init_app(app)
+    app.cli.add_command(catalogue.cli.catalogue_cli)
+    app.cli.add_command(search.cli.search_cli)
+    return app
+
+
+def __getattr__(name: str) -> Flask:
+    """Build the module-level ``app`` on first use, so importing the factory configures nothing."""
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

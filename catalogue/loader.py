@@ -1,0 +1,349 @@
+"""Load the catalogue into the database: the portal's content files and the service-public.fr fiches.
+
+Both loaders are idempotent: each entry carries a hash of its content, and an
+entry whose hash has not changed is left alone (its ``updated_at`` included).
+Entries that disappear from the source are unpublished, not deleted, so that
+links and later records pointing at them stay valid. Neither loader commits:
+the caller (a CLI command, a test) owns the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalogue.models import CHANNELS, STATUSES, Institution, LifeEvent, LifeEventProcedure, Procedure, RelatedProcedure
+from catalogue.text import clean_fiche_text, first_paragraph
+
+CONTENT_DIR = Path(__file__).resolve().parent / "content"
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+FICHE_ID_RE = re.compile(r"^[FNR]\d+$")
+SKIPPED_FICHE_TYPES = {"Recherche guidée": "recherche guidée (outil interne, pas un contenu)"}
+
+PROCEDURE_FIELDS = {
+    "slug", "title", "summary", "institution", "channels", "franceconnect", "external_url",
+    "external_label", "keywords", "alert", "contacts", "for_whom", "conditions", "steps",
+    "documents", "delays_cost", "related", "links", "sources", "sensitive", "verified_on",
+    "status", "superseded_by",
+}
+REQUIRED_PROCEDURE_FIELDS = {"slug", "title", "summary", "status"}
+
+
+class ContentError(ValueError):
+    """The content files are inconsistent; the message lists every problem found."""
+
+
+@dataclass
+class LoadReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    unpublished: list[str] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)
+
+    def summary(self, what: str) -> str:
+        parts = [
+            f"{what}: {len(self.created)} créé(s), {len(self.updated)} mis à jour, "
+            f"{self.unchanged} inchangé(s), {len(self.unpublished)} dépublié(s)"
+        ]
+        for reason, count in sorted(self.skipped.items()):
+            parts.append(f"  ignoré(s) — {reason} : {count}")
+        return "\n".join(parts)
+
+
+def content_hash(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _read_yaml(path: Path) -> Any:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def read_content(content_dir: Path = CONTENT_DIR) -> tuple[list[dict], list[dict], list[dict]]:
+    """Read and validate institutions, procedures and life events; raise ContentError on any problem."""
+    institutions = _read_yaml(content_dir / "institutions.yaml") or []
+    life_events = _read_yaml(content_dir / "life_events.yaml") or []
+    procedures = []
+    problems: list[str] = []
+    for path in sorted((content_dir / "procedures").glob("*.yaml")):
+        entry = _read_yaml(path) or {}
+        if entry.get("slug") != path.stem:
+            problems.append(f"{path.name}: le slug doit être {path.stem!r}")
+        procedures.append(entry)
+
+    institution_slugs = {i["slug"] for i in institutions}
+    slugs = [p.get("slug") for p in procedures]
+    known = set(slugs)
+    for slug, count in Counter(slugs).items():
+        if count > 1:
+            problems.append(f"slug en double : {slug}")
+    for p in procedures:
+        name = p.get("slug", "?")
+        if missing := REQUIRED_PROCEDURE_FIELDS - p.keys():
+            problems.append(f"{name}: champs manquants {sorted(missing)}")
+        if unknown := p.keys() - PROCEDURE_FIELDS:
+            problems.append(f"{name}: champs inconnus {sorted(unknown)}")
+        if not SLUG_RE.match(str(name)):
+            problems.append(f"{name}: slug invalide")
+        if p.get("status") not in STATUSES:
+            problems.append(f"{name}: statut invalide {p.get('status')!r}")
+        if p.get("institution") and p["institution"] not in institution_slugs:
+            problems.append(f"{name}: institution inconnue {p['institution']!r}")
+        for channel in p.get("channels", []):
+            if channel not in CHANNELS:
+                problems.append(f"{name}: canal inconnu {channel!r}")
+        if p.get("superseded_by") and p["superseded_by"] not in known:
+            problems.append(f"{name}: remplaçant inconnu {p['superseded_by']!r}")
+        for other in p.get("related", []):
+            if other not in known:
+                problems.append(f"{name}: démarche liée inconnue {other!r}")
+        for url in [p.get("external_url")] + [l.get("url") for l in p.get("links", [])]:
+            if url and not str(url).startswith("https://"):
+                problems.append(f"{name}: lien non https {url!r}")
+        if "verified_on" in p and not isinstance(p["verified_on"], date):
+            problems.append(f"{name}: verified_on doit être une date AAAA-MM-JJ")
+    event_slugs = [e.get("slug") for e in life_events]
+    for slug, count in Counter(event_slugs).items():
+        if count > 1:
+            problems.append(f"situation en double : {slug}")
+    for e in life_events:
+        for slug in e.get("procedures", []):
+            if slug not in known:
+                problems.append(f"situation {e.get('slug')}: démarche inconnue {slug!r}")
+    if problems:
+        raise ContentError("Contenu du catalogue invalide :\n- " + "\n- ".join(problems))
+    return institutions, procedures, life_events
+
+
+def _procedure_values(entry: dict, institutions: dict[str, Institution]) -> dict:
+    return {
+        "kind": "procedure",
+        "status": entry["status"],
+        "title": entry["title"].strip(),
+        "summary": " ".join(entry["summary"].split()),
+        "alert": _text(entry.get("alert"), fold=True),
+        "for_whom": _text(entry.get("for_whom")),
+        "conditions": _text(entry.get("conditions")),
+        "steps": _text(entry.get("steps")),
+        "documents": _text(entry.get("documents")),
+        "delays_cost": _text(entry.get("delays_cost")),
+        "body": None,
+        "institution": institutions.get(entry.get("institution", "")),
+        "channels": list(entry.get("channels", [])),
+        "requires_franceconnect": bool(entry.get("franceconnect", False)),
+        "external_url": entry.get("external_url"),
+        "external_label": entry.get("external_label"),
+        "keywords": [str(k) for k in entry.get("keywords", [])],
+        "contacts": [{k: str(v) for k, v in c.items()} for c in entry.get("contacts", [])],
+        "links": [{k: str(v) for k, v in l.items()} for l in entry.get("links", [])],
+        "sources": [{k: str(v) for k, v in s.items()} for s in entry.get("sources", [])],
+        "sensitive": bool(entry.get("sensitive", False)),
+        "verified_on": entry.get("verified_on"),
+        "superseded_by": entry.get("superseded_by"),
+    }
+
+
+def _text(value: Any, fold: bool = False) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return " ".join(text.split()) if fold else text
+
+
+def load_content(session: Session, content_dir: Path = CONTENT_DIR) -> LoadReport:
+    """Synchronise institutions, the portal's procedures and the life events with the files."""
+    institutions_data, procedures_data, events_data = read_content(content_dir)
+    report = LoadReport()
+    now = datetime.now(UTC)
+
+    institutions = {i.slug: i for i in session.scalars(select(Institution))}
+    for data in institutions_data:
+        inst = institutions.get(data["slug"])
+        if inst is None:
+            inst = Institution(slug=data["slug"])
+            session.add(inst)
+            institutions[data["slug"]] = inst
+        inst.name = data["name"]
+        inst.url = data.get("url")
+
+    existing = {
+        p.slug: p for p in session.scalars(select(Procedure).where(Procedure.kind == "procedure"))
+    }
+    for entry in procedures_data:
+        digest = content_hash(entry)
+        proc = existing.get(entry["slug"])
+        if proc is not None and proc.content_hash == digest:
+            report.unchanged += 1
+            continue
+        values = _procedure_values(entry, institutions)
+        if proc is None:
+            proc = Procedure(slug=entry["slug"])
+            session.add(proc)
+            existing[entry["slug"]] = proc
+            report.created.append(entry["slug"])
+        else:
+            report.updated.append(entry["slug"])
+        for key, value in values.items():
+            setattr(proc, key, value)
+        proc.content_hash = digest
+        proc.updated_at = now
+    session.flush()
+
+    changed = set(report.created) | set(report.updated)
+    for entry in procedures_data:
+        if entry["slug"] not in changed:
+            continue
+        proc = existing[entry["slug"]]
+        proc.related_links = [
+            RelatedProcedure(related_id=existing[slug].id, position=i)
+            for i, slug in enumerate(entry.get("related", []))
+        ]
+
+    in_files = {e["slug"] for e in procedures_data}
+    for slug, proc in existing.items():
+        if slug not in in_files and proc.status == "published":
+            proc.status = "draft"
+            proc.content_hash = ""
+            proc.updated_at = now
+            report.unpublished.append(slug)
+
+    events = {e.slug: e for e in session.scalars(select(LifeEvent))}
+    for position, data in enumerate(events_data):
+        digest = content_hash([position, data])
+        event = events.get(data["slug"])
+        if event is not None and event.content_hash == digest:
+            continue
+        if event is None:
+            event = LifeEvent(slug=data["slug"])
+            session.add(event)
+        event.title = data["title"]
+        event.summary = data.get("summary", "")
+        event.icon = data.get("icon")
+        event.sensitive = bool(data.get("sensitive", False))
+        event.position = position
+        event.content_hash = digest
+        event.procedure_links = [
+            LifeEventProcedure(procedure_id=existing[slug].id, position=i)
+            for i, slug in enumerate(data.get("procedures", []))
+        ]
+    wanted = {e["slug"] for e in events_data}
+    for slug, event in events.items():
+        if slug not in wanted:
+            session.delete(event)
+    session.flush()
+    return report
+
+
+# -- service-public.fr fiches ---------------------------------------------------
+
+
+def _read_fiches(data_dir: Path) -> dict[str, dict]:
+    """Every fiche of the 2020 export, replaced by a newer single-fiche file where one exists."""
+    fiches_dir = data_dir / "fiches"
+    fiches: dict[str, dict] = {}
+    with (fiches_dir / "vdd_particuliers_2020_all.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                fiche = json.loads(line)
+                fiches[fiche["id"]] = fiche
+    for path in sorted(fiches_dir.glob("*.json")):
+        fiche = json.loads(path.read_text(encoding="utf-8"))
+        current = fiches.get(fiche.get("id"))
+        if current is None or str(fiche.get("date_modified")) > str(current.get("date_modified")):
+            fiches[fiche["id"]] = fiche
+    return fiches
+
+
+def _fiche_settings(content_dir: Path) -> dict:
+    return _read_yaml(content_dir / "fiches.yaml") or {}
+
+
+def _fiche_values(fiche: dict, settings: dict) -> dict:
+    text = clean_fiche_text(fiche.get("text") or "")
+    summary = " ".join((fiche.get("description") or "").split()) or first_paragraph(text)
+    breadcrumb = [" ".join(b.split()) for b in fiche.get("breadcrumb", [])]
+    # First crumb is "Accueil particuliers", the last is the fiche itself.
+    breadcrumb = [b for b in breadcrumb[1:] if b != " ".join(fiche["title"].split())]
+    notices = []
+    for mention in settings.get("outdated_mentions", []):
+        if re.search(mention["pattern"], f"{fiche['title']}\n{text}", re.IGNORECASE):
+            notices.append({"text": " ".join(mention["notice"].split()), "see": mention.get("see", "")})
+    links = [
+        {"title": s.get("titre", ""), "url": s.get("url", ""), "type": s.get("type", ""),
+         "source": s.get("source", "")}
+        for s in fiche.get("services_en_ligne", [])
+        if str(s.get("url", "")).startswith(("https://", "http://"))
+    ]
+    return {
+        "kind": "fiche",
+        "status": "published",
+        "title": " ".join(fiche["title"].split()),
+        "summary": summary,
+        "body": text,
+        "source_url": fiche.get("url"),
+        "source_date": date.fromisoformat(fiche["date_modified"]) if fiche.get("date_modified") else None,
+        "fiche_type": fiche.get("type"),
+        "breadcrumb": breadcrumb,
+        "links": links,
+        "superseded_by": settings.get("superseded", {}).get(fiche["id"]),
+        "notices": notices,
+        "keywords": [],
+    }
+
+
+def import_fiches(session: Session, data_dir: Path, content_dir: Path = CONTENT_DIR) -> LoadReport:
+    """Import the service-public.fr fiches as ``kind="fiche"`` entries whose slug is the fiche id."""
+    settings = _fiche_settings(content_dir)
+    report = LoadReport()
+    now = datetime.now(UTC)
+    existing = {
+        p.slug: p for p in session.scalars(select(Procedure).where(Procedure.kind == "fiche"))
+    }
+    seen: set[str] = set()
+    for fiche_id, fiche in _read_fiches(data_dir).items():
+        if not FICHE_ID_RE.match(fiche_id):
+            report.skipped["identifiant inattendu"] += 1
+            continue
+        reason = SKIPPED_FICHE_TYPES.get(fiche.get("type", ""))
+        if reason:
+            report.skipped[reason] += 1
+            continue
+        if not fiche.get("title"):
+            report.skipped["sans titre"] += 1
+            continue
+        seen.add(fiche_id)
+        values = _fiche_values(fiche, settings)
+        digest = content_hash(values)
+        row = existing.get(fiche_id)
+        if row is not None and row.content_hash == digest:
+            report.unchanged += 1
+            continue
+        if row is None:
+            row = Procedure(slug=fiche_id)
+            session.add(row)
+            report.created.append(fiche_id)
+        else:
+            report.updated.append(fiche_id)
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.content_hash = digest
+        row.updated_at = now
+    for slug, row in existing.items():
+        if slug not in seen and row.status == "published":
+            row.status = "draft"
+            row.content_hash = ""
+            row.updated_at = now
+            report.unpublished.append(slug)
+    session.flush()
+    return report

@@ -1,0 +1,97 @@
+"""Catalogue pages and the procedures API."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+
+from catalogue import services
+from catalogue.models import Procedure
+from portal.params import page_number
+from portal.extensions import db
+
+bp = Blueprint("catalogue", __name__)
+
+API_PAGE_SIZE = 100
+SECTIONS = (
+    ("Pour qui ?", "for_whom"),
+    ("Dans quels cas ?", "conditions"),
+    ("Comment faire ?", "steps"),
+    ("Ce qu'il faut préparer", "documents"),
+    ("Délais et coût", "delays_cost"),
+)
+
+
+def entry_url(entry: Procedure | None = None, *, kind: str | None = None, slug: str | None = None,
+              external: bool = False) -> str:
+    kind = kind or entry.kind
+    slug = slug or entry.slug
+    endpoint = "catalogue.procedure" if kind == "procedure" else "catalogue.fiche"
+    return url_for(endpoint, slug=slug, _external=external)
+
+
+@bp.get("/demarches/")
+def index():
+    procedures = services.own_procedures(db.session)
+    return render_template(
+        "catalogue/index.html",
+        procedures=procedures,
+        fiche_count=services.published_count(db.session) - len(procedures),
+    )
+
+
+@bp.get("/demarches/<slug>")
+def procedure(slug: str):
+    entry = services.published(db.session, slug)
+    if entry is None:
+        abort(404)
+    if entry.is_fiche:
+        return redirect(entry_url(entry), 301)
+    if entry.sensitive:
+        g.referrer_policy = "no-referrer"
+    sections = [(heading, getattr(entry, field)) for heading, field in SECTIONS]
+    return render_template(
+        "catalogue/procedure.html",
+        entry=entry,
+        sections=sections,
+        sources=services.resolve_sources(db.session, entry.sources),
+        sensitive=entry.sensitive,
+    )
+
+
+@bp.get("/fiches/<slug>")
+def fiche(slug: str):
+    entry = services.published(db.session, slug)
+    if entry is None:
+        abort(404)
+    if not entry.is_fiche:
+        return redirect(entry_url(entry), 301)
+    replacement = services.published(db.session, entry.superseded_by) if entry.superseded_by else None
+    return render_template(
+        "catalogue/fiche.html",
+        entry=entry,
+        replacement=replacement,
+        dated=entry.is_dated(date.today(), current_app.config["FICHE_MAX_AGE_DAYS"]),
+    )
+
+
+@bp.get("/api/v1/procedures")
+def api_procedures():
+    """Every published entry, a page at a time; ``next`` is null on the last page."""
+    page = page_number(request.args.get("page"))
+    entries, has_next = services.published_page(db.session, page, API_PAGE_SIZE)
+    items = [
+        {
+            "slug": e.slug,
+            "title": e.title,
+            "summary": e.summary,
+            "text": e.full_text(),
+            "keywords": list(e.keywords),
+            "kind": e.kind,
+            "url": entry_url(e, external=True),
+        }
+        for e in entries
+    ]
+    next_url = url_for("catalogue.api_procedures", page=page + 1) if has_next else None
+    return jsonify({"items": items, "next": next_url})

@@ -1,0 +1,97 @@
+"""Settings: embedded defaults, then environment variables, then a test mapping.
+
+Production is the default environment (``PORTAL_ENV`` unset): it refuses to
+start without an explicit ``SECRET_KEY`` and ``DATABASE_URL``. ``make run``
+sets ``PORTAL_ENV=development``, which fills in safe local defaults. Every
+variable is listed in ``.env.example``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("production", "development", "test")
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely; the message says what to set."""
+
+
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _dev_secret(instance: Path) -> str:
+    """A random key kept in instance/ so development sessions survive restarts."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None = None) -> dict:
+    instance = Path(instance_path)
+    env = os.environ
+    overrides = dict(overrides or {})
+    portal_env = overrides.get("PORTAL_ENV") or env.get("PORTAL_ENV", "production")
+    if portal_env not in ENVIRONMENTS:
+        raise ConfigError(f"PORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}, not {portal_env!r}")
+    production = portal_env == "production"
+
+    settings: dict[str, Any] = {
+        "PORTAL_ENV": portal_env,
+        "SECRET_KEY": env.get("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL"),
+        "SEARCH_INDEX_DIR": env.get("SEARCH_INDEX_DIR", str(instance / "search-index")),
+        "PORTAL_DATA_DIR": env.get("PORTAL_DATA_DIR", str(ROOT.parent / "shared" / "data")),
+        "SEARCH_EVAL_FILE": env.get(
+            "SEARCH_EVAL_FILE", str(ROOT.parent / "shared" / "search-eval" / "queries-public.tsv")
+        ),
+        # Where the quick-exit button of the violence pages sends the visitor.
+        "QUICK_EXIT_URL": env.get("QUICK_EXIT_URL", "https://meteofrance.com/"),
+        # Fiches older than this are shown with a "may be out of date" notice.
+        "FICHE_MAX_AGE_DAYS": int(env.get("FICHE_MAX_AGE_DAYS", "365")),
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "SESSION_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE"), default=production),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "JSON_AS_ASCII": False,
+        # Rate limits: in memory per process by default; Redis in production
+        # (redis://...), falling back to memory if Redis stops answering.
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "SEARCH_RATE_LIMIT": env.get("SEARCH_RATE_LIMIT", "120 per minute"),
+    }
+    settings.update(overrides)
+
+    if not settings["SQLALCHEMY_DATABASE_URI"]:
+        if production:
+            raise ConfigError("DATABASE_URL must be set in production (PORTAL_ENV=production).")
+        settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'portal.db'}"
+    if not settings["SECRET_KEY"]:
+        if production:
+            raise ConfigError("SECRET_KEY must be set in production (PORTAL_ENV=production).")
+        settings["SECRET_KEY"] = _dev_secret(instance)
+    if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options = dict(settings["SQLALCHEMY_ENGINE_OPTIONS"])
+        options.setdefault(
+            "connect_args", {"connect_timeout": 3, "options": "-c statement_timeout=5000"}
+        )
+        options.setdefault("pool_timeout", 5)
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    return settings

@@ -1,0 +1,67 @@
+"""French error pages (and JSON under /api/), never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from search.engine import SearchUnavailable
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Demande incorrecte", "La demande envoyée n'est pas valide."),
+    403: ("Accès refusé", "Vous n'avez pas accès à cette page."),
+    404: ("Page introuvable", "La page que vous cherchez n'existe pas ou a été déplacée."),
+    405: ("Méthode non autorisée", "Cette adresse ne permet pas cette opération."),
+    413: ("Envoi trop volumineux", "Les données envoyées dépassent la taille autorisée."),
+    429: ("Trop de demandes", "Vous avez fait trop de demandes en peu de temps. Patientez une minute puis réessayez."),
+    500: ("Erreur du service", "Une erreur inattendue s'est produite. Elle a été enregistrée ; réessayez dans quelques instants."),
+    503: ("Service momentanément indisponible", "Ce service est momentanément indisponible. Réessayez dans quelques minutes."),
+}
+
+
+class UserError(Exception):
+    """Bad input from a visitor: answered with ``status`` and a French explanation."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def error_response(status: int, message: str | None = None, hint: str | None = None):
+    title, default = MESSAGES.get(status, MESSAGES[500])
+    message = message or default
+    if wants_json():
+        return jsonify({"error": message, "status": status}), status
+    return render_template("errors/error.html", title=title, message=message, hint=hint, status=status), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        # Werkzeug's English descriptions are never shown; each status has its French text.
+        return error_response(exc.code or 500)
+
+    @app.errorhandler(UserError)
+    def _user_error(exc: UserError):
+        return error_response(exc.status, exc.message)
+
+    @app.errorhandler(SearchUnavailable)
+    def _search_down(exc: SearchUnavailable):
+        log.error("search unavailable: %s", exc)
+        return error_response(503, "La recherche est momentanément indisponible. Réessayez dans quelques minutes.")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return _http(exc)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500)

@@ -1,0 +1,151 @@
+"""``make bench`` for search: build time, latency in-process and through HTTP, index size.
+
+Measured on the full catalogue that ``make run`` loads. The queries are the
+labelled ones (public and development sets) plus a few hundred generated from
+the catalogue's own titles, a third of them with a typo, so that the figures
+do not depend on a handful of easy strings.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from flask import Flask
+
+from catalogue import services as catalogue
+from portal.extensions import db
+from search import services
+from search.analysis import query_words
+from search.whoosh_engine import WhooshEngine
+from search.evaluation import read_queries
+from search.vocabulary import load_best_bets, load_synonyms
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_QUERIES = ROOT / "tests" / "search" / "queries-dev.tsv"
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    if len(word) < 5:
+        return word
+    i = rng.randrange(1, len(word) - 1)
+    edit = rng.choice(("swap", "drop", "double"))
+    if edit == "swap":
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    if edit == "drop":
+        return word[:i] + word[i + 1 :]
+    return word[:i] + word[i] + word[i:]
+
+
+def bench_queries(app: Flask, generated: int = 300, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    queries = [q.query for q in read_queries(Path(app.config["SEARCH_EVAL_FILE"]))]
+    queries += [q.query for q in read_queries(DEV_QUERIES)]
+    titles = [entry.title for entry in catalogue.iter_published(db.session)]
+    while len(queries) < generated + 150:
+        words = query_words(rng.choice(titles))
+        if len(words) < 2:
+            continue
+        start = rng.randrange(0, max(len(words) - 1, 1))
+        picked = words[start : start + rng.choice((2, 3))]
+        if rng.random() < 0.33:
+            k = rng.randrange(len(picked))
+            picked[k] = _typo(picked[k], rng)
+        queries.append(" ".join(picked))
+    return queries
+
+
+def _percentiles(samples_ms: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples_ms)
+    p95 = ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+    return statistics.median(ordered), p95
+
+
+def _dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _http_latencies(queries: list[str]) -> list[float]:
+    """Start the portal under gunicorn (2 workers) and time /api/v1/search from outside."""
+    port = _free_port()
+    env = dict(os.environ, SEARCH_RATE_LIMIT="100000 per minute")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "app:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=2).read()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError("the portal did not start under gunicorn")
+                time.sleep(0.2)
+        for q in queries[:20]:  # warm both workers
+            urllib.request.urlopen(f"{base}/api/v1/search?q={urllib.parse.quote(q)}").read()
+        samples = []
+        for q in queries:
+            started = time.perf_counter()
+            urllib.request.urlopen(f"{base}/api/v1/search?q={urllib.parse.quote(q)}").read()
+            samples.append((time.perf_counter() - started) * 1000)
+        return samples
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def run_bench(app: Flask, http: bool = True) -> str:
+    documents = [services.document_for(e) for e in catalogue.iter_published(db.session)]
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = WhooshEngine(Path(tmp), load_synonyms(), load_best_bets())
+        started = time.perf_counter()
+        engine.rebuild(iter(documents), "bench")
+        build_seconds = time.perf_counter() - started
+        size_mb = _dir_size(Path(tmp) / "builds") / 1e6
+
+    queries = bench_queries(app)
+    live = services.engine()
+    for q in queries[:20]:
+        live.search(q)
+    samples = []
+    for q in queries:
+        started = time.perf_counter()
+        live.search(q, limit=10)
+        samples.append((time.perf_counter() - started) * 1000)
+    p50, p95 = _percentiles(samples)
+    lines = [
+        f"Catalogue : {len(documents)} documents ; requêtes mesurées : {len(queries)}",
+        "",
+        "| mesure | valeur | cible |",
+        "|---|---|---|",
+        f"| construction complète de l'index | {build_seconds:.1f} s | ≤ 60 s |",
+        f"| taille de l'index | {size_mb:.1f} Mo | |",
+        f"| latence en processus, p50 | {p50:.1f} ms | |",
+        f"| latence en processus, p95 | {p95:.1f} ms | ≤ 30 ms |",
+        f"| latence en processus, max | {max(samples):.1f} ms | |",
+    ]
+    if http:
+        h50, h95 = _percentiles(_http_latencies(queries))
+        lines += [
+            f"| latence HTTP (/api/v1/search, gunicorn 2 workers), p50 | {h50:.1f} ms | |",
+            f"| latence HTTP, p95 | {h95:.1f} ms | |",
+        ]
+    return "\n".join(lines)

@@ -1,0 +1,102 @@
+"""What the portal knows of a search engine: a small interface and its data types.
+
+The portal talks to ``SearchEngine`` only (index, remove, rebuild, search,
+suggest, status). ``search.whoosh_engine.WhooshEngine`` is the embedded
+implementation; the French analysis, synonyms, best bets and typo rules live
+in engine-independent modules (``analysis``, ``vocabulary``, ``planner``) so
+that another engine can take Whoosh's place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from search import analysis
+
+MAX_QUERY_CHARS = 200
+MAX_QUERY_WORDS = 12
+MAX_WORD_CHARS = 40
+
+# Bump when the indexed fields change; the analysis chain is hashed in automatically.
+SCHEMA_REVISION = 1
+INDEX_VERSION = hashlib.sha256(
+    Path(analysis.__file__).read_bytes() + f"schema-{SCHEMA_REVISION}".encode()
+).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Document:
+    """What the engine knows of a catalogue entry."""
+
+    slug: str
+    kind: str
+    title: str
+    summary: str
+    body: str = ""
+    keywords: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Hit:
+    slug: str
+    kind: str
+    title: str
+    summary: str
+    score: float
+    pinned: bool = False
+
+
+@dataclass
+class SearchResults:
+    query: str
+    total: int
+    hits: list[Hit]
+    suggestion: str | None = None
+    # Index terms the query searched for, so the views can highlight them.
+    terms: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    available: bool
+    version: str | None = None
+    fingerprint: str | None = None
+    documents: int = 0
+    built_at: str | None = None
+
+    def is_current(self, fingerprint: str) -> bool:
+        return self.available and self.version == INDEX_VERSION and self.fingerprint == fingerprint
+
+
+class SearchUnavailable(RuntimeError):
+    """The index is missing or unreadable: the portal says so instead of failing."""
+
+
+class SearchEngine(Protocol):
+    def rebuild(self, documents: Iterable[Document], fingerprint: str) -> None: ...
+
+    def index(self, documents: Iterable[Document]) -> None: ...
+
+    def remove(self, slugs: Iterable[str]) -> None: ...
+
+    def record_fingerprint(self, fingerprint: str) -> None: ...
+
+    def search(
+        self, query: str, *, limit: int = 10, offset: int = 0, pinned: Iterable[str] = ()
+    ) -> SearchResults: ...
+
+    def suggest(self, query: str) -> str | None: ...
+
+    def status(self) -> IndexStatus: ...
+
+
+def clean_query(text: str) -> str:
+    """Bound what a query can cost: printable characters only, 200 at most."""
+    text = "".join(c if c.isprintable() else " " for c in text[: MAX_QUERY_CHARS * 4])
+    return " ".join(text.split())[:MAX_QUERY_CHARS]

@@ -1,0 +1,499 @@
+"""The embedded search engine: Whoosh stores the index, we rank.
+
+Index layout, under the configured directory::
+
+    builds/<version>-<time>-<random>/   one complete Whoosh index and its meta.json
+    current -> builds/...               symlink swapped atomically after a rebuild
+    .writer.lock                        flock held by the single writer
+
+Whoosh owns storage, analysis and postings. Ranking reads those postings into
+arrays once per index generation and scores a query with NumPy: Whoosh's own
+matchers, run in Python, cost 50 ms at the 95th percentile on the full
+catalogue, this costs a few (docs/search.md, docs/benchmarks.md).
+
+Web processes only read: each thread keeps a searcher and reopens the index
+when ``current`` points elsewhere; a rebuild never disturbs a reader.
+"""
+
+from __future__ import annotations
+
+import bisect
+import fcntl
+import json
+import math
+import os
+import secrets
+import shutil
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+from whoosh import index as whoosh_index
+from whoosh.analysis import Analyzer
+from whoosh.columns import NumericColumn
+from whoosh.fields import COLUMN, ID, TEXT, Schema
+from whoosh.query import Phrase
+
+from search import analysis
+from search.analysis import query_words
+from search.engine import (
+    INDEX_VERSION,
+    MAX_QUERY_WORDS,
+    Document,
+    Hit,
+    IndexStatus,
+    SearchResults,
+    SearchUnavailable,
+    clean_query,
+)
+from search.planner import QueryPlan, plan
+from search.vocabulary import BestBets, Synonyms
+
+# Field weights: title, then aliases, then summary, then the rest (docs/search.md).
+FIELD_BOOSTS = {"title": 4.0, "keywords": 3.0, "summary": 2.0, "context": 1.5, "body": 1.0}
+PHRASE_FIELDS = ("title", "keywords", "summary")
+# Two typed words found side by side in a title, alias or summary: their score counts 1.5 times.
+PHRASE_WEIGHT = 0.5
+# How much missing typed words cost: relevance * coverage ** COVERAGE_POWER.
+COVERAGE_POWER = 2.0
+BM25_B = 0.75
+BM25_K1 = 1.2
+TERM_CACHE_SIZE = 20_000
+
+
+def build_schema() -> Schema:
+    ranked: Analyzer = analysis.french_analyzer()
+    return Schema(
+        slug=ID(stored=True, unique=True),
+        kind=ID(stored=True),
+        title=TEXT(analyzer=ranked, stored=True),
+        keywords=TEXT(analyzer=ranked),
+        summary=TEXT(analyzer=ranked, stored=True),
+        context=TEXT(analyzer=ranked),
+        body=TEXT(analyzer=ranked),
+        spell=TEXT(analyzer=analysis.spelling_analyzer(), phrase=False),
+        # Multiplies the document's relevance (search.services.document_boost).
+        boost=COLUMN(NumericColumn("f", default=1.0)),
+    )
+
+
+def _fields(doc: Document) -> dict:
+    keywords = " ; ".join(doc.keywords)
+    context = " ; ".join(doc.context)
+    return {
+        "slug": doc.slug,
+        "kind": doc.kind,
+        "title": doc.title,
+        "keywords": keywords,
+        "summary": doc.summary,
+        "context": context,
+        "body": doc.body,
+        "spell": "\n".join((doc.title, keywords, doc.summary, context, doc.body)),
+        "boost": float(doc.boost),
+    }
+
+
+class _Generation:
+    """What one state of the index gives every thread: statistics, words, cached term scores."""
+
+    def __init__(self, reader) -> None:
+        self.size = reader.doc_count_all()
+        self.live = np.array([not reader.is_deleted(d) for d in range(self.size)], dtype=bool)
+        boosts = reader.column_reader("boost")
+        self.boosts = np.array([boosts[d] for d in range(self.size)], dtype=np.float64)
+        self.lengths = {
+            f: np.array(
+                [reader.doc_field_length(d, f, 0) or 0 for d in range(self.size)], dtype=np.float64
+            )
+            for f in FIELD_BOOSTS
+        }
+        # Average over the documents that have the field: fiches have no aliases,
+        # and counting them would make every procedure's aliases look too long.
+        self.average_length = {}
+        for f, lengths in self.lengths.items():
+            present = lengths[self.live & (lengths > 0)]
+            self.average_length[f] = float(present.mean()) if len(present) else 1.0
+        self.frequency: dict[str, int] = {
+            btext.decode("utf-8"): info.doc_frequency() for btext, info in reader.iter_field("spell")
+        }
+        self.sorted_words = sorted(self.frequency)
+        # Words by first letter: typos rarely touch it, and it divides the work by ~20.
+        self.by_initial: dict[str, list[str]] = {}
+        for word in self.sorted_words:
+            self.by_initial.setdefault(word[0], []).append(word)
+        self._terms: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def term_scores(self, reader, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """BM25F of one index term in every document that has it: (docnums, scores).
+
+        One IDF for the whole document (the largest document frequency over
+        the fields), as BM25F is defined: per-field IDF would make a common
+        word look rare in the short title field.
+        """
+        with self._lock:
+            cached = self._terms.get(term)
+            if cached is not None:
+                self._terms.move_to_end(term)
+                return cached
+        df = max(reader.doc_frequency(f, term) for f in FIELD_BOOSTS)
+        if df == 0:
+            result = (np.empty(0, dtype=np.int64), np.empty(0))
+        else:
+            idf = math.log(self.size / (df + 1)) + 1.0
+            dense = np.zeros(self.size)
+            for f, boost in FIELD_BOOSTS.items():
+                if reader.doc_frequency(f, term) == 0:
+                    continue
+                ids, tf = [], []
+                matcher = reader.postings(f, term)
+                while matcher.is_active():
+                    ids.append(matcher.id())
+                    tf.append(matcher.weight())
+                    matcher.next()
+                ids_a = np.array(ids, dtype=np.int64)
+                tf_a = np.array(tf)
+                norm = 1 - BM25_B + BM25_B * self.lengths[f][ids_a] / self.average_length[f]
+                dense[ids_a] += boost * idf * tf_a * (BM25_K1 + 1) / (tf_a + BM25_K1 * norm)
+            ids_nz = np.nonzero(dense)[0]
+            result = (ids_nz, dense[ids_nz])
+        with self._lock:
+            self._terms[term] = result
+            if len(self._terms) > TERM_CACHE_SIZE:
+                self._terms.popitem(last=False)
+        return result
+
+    # -- the Lexicon the planner needs ------------------------------------
+
+    def completions(self, prefix: str, limit: int) -> list[str]:
+        start = bisect.bisect_left(self.sorted_words, prefix)
+        found = []
+        for word in self.sorted_words[start:]:
+            if not word.startswith(prefix):
+                break
+            if word != prefix:
+                found.append(word)
+        found.sort(key=lambda w: -self.frequency[w])
+        return found[:limit]
+
+    def corrections(self, word: str, maxdist: int, limit: int) -> list[tuple[str, int]]:
+        """Closest known words, the first letter kept (typos rarely touch it)."""
+        if maxdist == 0 or not word:
+            return []
+        found = process.extract(
+            word, self.by_initial.get(word[0], ()), scorer=DamerauLevenshtein.distance,
+            score_cutoff=maxdist, limit=None,
+        )
+        scored = sorted((int(d), -self.frequency[w], w) for w, d, _ in found if w != word)
+        return [(w, d) for d, _, w in scored[:limit]]
+
+
+class _ThreadLexicon:
+    """The planner's Lexicon, bound to one thread's reader."""
+
+    def __init__(self, generation: _Generation, reader) -> None:
+        self.generation = generation
+        self.reader = reader
+        self.completions = generation.completions
+        self.corrections = generation.corrections
+
+    def known(self, terms: tuple[str, ...]) -> bool:
+        return any(len(self.generation.term_scores(self.reader, t)[0]) for t in terms)
+
+
+class _ThreadReader:
+    def __init__(self, target: str, ix, searcher, generation: _Generation) -> None:
+        self.target = target
+        self.ix = ix
+        self.searcher = searcher
+        self.generation = generation
+
+
+class WhooshEngine:
+    """``SearchEngine`` on a Whoosh index directory."""
+
+    def __init__(self, root: Path, synonyms: Synonyms, best_bets: BestBets) -> None:
+        self.root = Path(root)
+        self.synonyms = synonyms
+        self.best_bets = best_bets
+        self._local = threading.local()
+        self._generations: dict[tuple[str, int], _Generation] = {}
+        self._generations_lock = threading.Lock()
+
+    # -- writing ---------------------------------------------------------
+
+    @property
+    def _current(self) -> Path:
+        return self.root / "current"
+
+    @contextmanager
+    def _writer_lock(self) -> Iterator[None]:
+        """One writer at a time across processes; the others wait their turn."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".writer.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def rebuild(self, documents: Iterable[Document], fingerprint: str) -> None:
+        """Build a complete index beside the live one, then swap it in atomically."""
+        with self._writer_lock():
+            builds = self.root / "builds"
+            builds.mkdir(parents=True, exist_ok=True)
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            target = builds / f"{INDEX_VERSION}-{stamp}-{secrets.token_hex(3)}"
+            target.mkdir()
+            try:
+                ix = whoosh_index.create_in(target, build_schema())
+                writer = ix.writer(limitmb=256)
+                count = 0
+                try:
+                    for doc in documents:
+                        writer.add_document(**_fields(doc))
+                        count += 1
+                except BaseException:
+                    writer.cancel()
+                    raise
+                writer.commit()
+                ix.close()
+                self._write_meta(target, fingerprint, count)
+            except BaseException:
+                shutil.rmtree(target, ignore_errors=True)
+                raise
+            link = self.root / f".current-{secrets.token_hex(4)}"
+            link.symlink_to(target.relative_to(self.root))
+            os.replace(link, self._current)
+            self._prune(builds, keep=target)
+
+    def _write_meta(self, target: Path, fingerprint: str, count: int) -> None:
+        meta = {
+            "version": INDEX_VERSION,
+            "fingerprint": fingerprint,
+            "documents": count,
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        tmp = target / "meta.json.tmp"
+        tmp.write_text(json.dumps(meta), encoding="utf-8")
+        os.replace(tmp, target / "meta.json")
+
+    def _prune(self, builds: Path, keep: Path, grace_seconds: float = 300.0) -> None:
+        """Delete old builds once no reader can still be opening them (open files survive on POSIX)."""
+        now = time.time()
+        for old in builds.iterdir():
+            if old == keep:
+                continue
+            try:
+                if now - old.stat().st_mtime > grace_seconds:
+                    shutil.rmtree(old, ignore_errors=True)
+            except FileNotFoundError:
+                continue
+
+    @contextmanager
+    def _live_writer(self, fingerprint: str) -> Iterator:
+        with self._writer_lock():
+            target = self._resolve()
+            ix = whoosh_index.open_dir(target)
+            writer = ix.writer(timeout=10.0)
+            try:
+                yield writer
+            except BaseException:
+                writer.cancel()
+                ix.close()
+                raise
+            writer.commit()
+            self._write_meta(target, fingerprint, ix.doc_count())
+            ix.close()
+
+    def index(self, documents: Iterable[Document]) -> None:
+        """Add or replace documents in the live index (the caller then records the fingerprint)."""
+        with self._live_writer("changed-since-build") as writer:
+            for doc in documents:
+                writer.update_document(**_fields(doc))
+
+    def remove(self, slugs: Iterable[str]) -> None:
+        with self._live_writer("changed-since-build") as writer:
+            for slug in slugs:
+                writer.delete_by_term("slug", slug)
+
+    def record_fingerprint(self, fingerprint: str) -> None:
+        """After incremental updates, record which database state the index now reflects."""
+        with self._writer_lock():
+            target = self._resolve()
+            meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+            self._write_meta(target, fingerprint, int(meta.get("documents", 0)))
+
+    # -- reading ---------------------------------------------------------
+
+    def _resolve(self) -> Path:
+        try:
+            return (self.root / os.readlink(self._current)).resolve()
+        except OSError as exc:
+            raise SearchUnavailable("no search index has been built") from exc
+
+    def status(self) -> IndexStatus:
+        try:
+            target = self._resolve()
+            meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+        except (SearchUnavailable, OSError, ValueError):
+            return IndexStatus(available=False)
+        return IndexStatus(
+            available=True,
+            version=meta.get("version"),
+            fingerprint=meta.get("fingerprint"),
+            documents=int(meta.get("documents", 0)),
+            built_at=meta.get("built_at"),
+        )
+
+    def _reader(self) -> _ThreadReader:
+        """This thread's reader, refreshed after incremental updates, reopened after a rebuild."""
+        target = str(self._resolve())
+        current: _ThreadReader | None = getattr(self._local, "reader", None)
+        try:
+            if current is not None and current.target == target:
+                if current.ix.latest_generation() == current.searcher.reader().generation():
+                    return current
+                # Not Searcher.refresh(): the segment readers it reuses keep
+                # their old list of deleted documents.
+                ix = current.ix
+            else:
+                ix = whoosh_index.open_dir(target)
+            searcher = ix.searcher()
+            if current is not None:
+                current.searcher.close()
+            generation = self._generation(target, searcher)
+        except SearchUnavailable:
+            raise
+        except Exception as exc:  # a corrupt or half-deleted index
+            self._local.reader = None
+            raise SearchUnavailable(f"search index unreadable: {exc!r}") from exc
+        reader = _ThreadReader(target, ix, searcher, generation)
+        self._local.reader = reader
+        return reader
+
+    def _generation(self, target: str, searcher) -> _Generation:
+        key = (target, searcher.reader().generation())
+        with self._generations_lock:
+            generation = self._generations.get(key)
+            if generation is None:
+                generation = _Generation(searcher.reader())
+                # Keep only the newest: older ones belong to replaced indexes.
+                self._generations = {key: generation}
+            return generation
+
+    def _rank(self, reader: _ThreadReader, query_plan: QueryPlan) -> tuple[np.ndarray, np.ndarray]:
+        """Documents matching the plan, best first, and their scores."""
+        generation = reader.generation
+        index_reader = reader.searcher.reader()
+        size = generation.size
+
+        word_cache: dict[tuple[str, ...], np.ndarray] = {}
+
+        def word_vector(terms: tuple[str, ...]) -> np.ndarray:
+            # A word's variants are one word: the best variant counts, not their sum.
+            vector = word_cache.get(terms)
+            if vector is None:
+                vector = np.zeros(size)
+                for term in terms:
+                    ids, scores = generation.term_scores(index_reader, term)
+                    if len(ids):
+                        np.maximum.at(vector, ids, scores)
+                word_cache[terms] = vector
+            return vector
+
+        groups: dict[tuple, np.ndarray] = {}
+        n_words = len(query_plan.typed)
+        covered = np.zeros((n_words, size), dtype=bool)
+        matched = [0] * n_words
+        for clause in query_plan.clauses:
+            vectors = [word_vector(terms) for terms in clause.words]
+            if len(vectors) == 1:
+                score = vectors[0]
+            else:
+                found_all = np.logical_and.reduce([v > 0 for v in vectors])
+                score = np.sum(vectors, axis=0) * found_all
+            score = clause.weight * score
+            hit = score > 0
+            for p in clause.positions:
+                covered[p] |= hit
+            if clause.exact:
+                matched[clause.positions[0]] = int(hit.sum())
+            previous = groups.get(clause.group)
+            groups[clause.group] = score if previous is None else np.maximum(previous, score)
+
+        total = np.sum(list(groups.values()), axis=0) if groups else np.zeros(size)
+        total = np.array(total, dtype=np.float64)
+        for first, left, right in query_plan.phrases:
+            ids = self._phrase_docs(reader, left, right)
+            for group in (("words", first), ("words", first + 1)):
+                if len(ids) and group in groups:
+                    total[ids] += PHRASE_WEIGHT * groups[group][ids]
+
+        # Coverage: each typed word weighs by its rarity among the documents.
+        rarity = np.array([math.log(1 + size / (1 + df)) for df in matched]) if n_words else np.zeros(0)
+        coverage = (rarity @ covered) / (rarity.sum() or 1.0) if n_words else np.zeros(size)
+        final = total * generation.boosts * coverage**COVERAGE_POWER * generation.live
+        ids = np.nonzero(final > 0)[0]
+        scores = final[ids]
+        order = np.lexsort((ids, -scores))
+        return ids[order], scores[order]
+
+    def _phrase_docs(self, reader: _ThreadReader, left: str, right: str) -> np.ndarray:
+        found: set[int] = set()
+        for f in PHRASE_FIELDS:
+            found.update(Phrase(f, [left, right]).matcher(reader.searcher).all_ids())
+        return np.fromiter(found, dtype=np.int64, count=len(found))
+
+    def search(
+        self, query: str, *, limit: int = 10, offset: int = 0, pinned: Iterable[str] = ()
+    ) -> SearchResults:
+        query = clean_query(query)
+        reader = self._reader()
+        searcher = reader.searcher
+        typed = query_words(query)[:MAX_QUERY_WORDS]
+        pins = list(dict.fromkeys([*pinned, *self.best_bets.pinned(query)]))
+        query_plan = plan(typed, _ThreadLexicon(reader.generation, searcher.reader()), self.synonyms)
+        ranked_ids, ranked_scores = self._rank(reader, query_plan) if typed else (
+            np.empty(0, dtype=np.int64), np.empty(0))
+        pinned_docs = [d for d in (searcher.document_number(slug=s) for s in pins) if d is not None]
+        pinned_set = set(pinned_docs)
+        score_of = dict(zip(ranked_ids.tolist(), ranked_scores.tolist(), strict=True))
+        rest = (int(d) for d in ranked_ids if int(d) not in pinned_set)
+        order = pinned_docs + list(rest)
+        hits = []
+        for docnum in order[offset : offset + limit]:
+            stored = searcher.stored_fields(docnum)
+            hits.append(
+                Hit(
+                    slug=stored["slug"],
+                    kind=stored["kind"],
+                    title=stored["title"],
+                    summary=stored.get("summary", ""),
+                    score=score_of.get(docnum, 0.0),
+                    pinned=docnum in pinned_set,
+                )
+            )
+        return SearchResults(
+            query=query,
+            total=len(order),
+            hits=hits,
+            suggestion=query_plan.suggestion,
+            terms=frozenset(query_plan.terms),
+        )
+
+    def suggest(self, query: str) -> str | None:
+        """A spelling correction drawn from the index's own words, or None."""
+        typed = query_words(clean_query(query))[:MAX_QUERY_WORDS]
+        if not typed:
+            return None
+        reader = self._reader()
+        lexicon = _ThreadLexicon(reader.generation, reader.searcher.reader())
+        return plan(typed, lexicon, self.synonyms).suggestion

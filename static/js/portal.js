@@ -1,0 +1,35 @@
+/* Portail citoyen — small enhancements. Every page works without this file. */
+(function () {
+  "use strict";
+
+  /* Quick exit (violence pages): leave for a neutral site and replace this page
+     in the history, so Back does not return to it. */
+  function quickExit(url) {
+    try { window.sessionStorage.clear(); } catch (e) { /* storage may be disabled */ }
+    window.location.replace(url);
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("[data-quick-exit]") : null;
+    if (link) {
+      event.preventDefault();
+      quickExit(link.href);
+    }
+  });
+
+  var shiftPresses = 0;
+  var shiftTimer = null;
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Shift") { return; }
+    var link = document.querySelector("[data-quick-exit]");
+    if (!link) { return; }
+    shiftPresses += 1;
+    window.clearTimeout(shiftTimer);
+    shiftTimer = window.setTimeout(function () { shiftPresses = 0; }, 1000);
+    if (shiftPresses >= 3) { quickExit(link.href); }
+  });
+
+  document.querySelectorAll("[data-needs-js][hidden]").forEach(function (element) {
+    element.hidden = false;
+  });
+})();

@@ -1,0 +1,128 @@
+"""Shared fixtures: one application per test session on the real catalogue.
+
+The database is SQLite (a file in a temporary directory) unless
+``TEST_DATABASE_URL`` names a PostgreSQL database, as ``make test`` does for
+its second run. The schema is created by the project's migrations, the
+catalogue loaded from the real content files and service-public.fr fiches, and
+the search index built from it, as ``make run`` does. Tests that write run in
+a transaction rolled back at the end (``db_session``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from catalogue.loader import import_fiches, load_content
+from portal.config import ROOT
+from portal.extensions import db
+from portal.security import limiter
+from search import services as search_services
+
+POSTGRES_SCHEMA = "portal_test"
+DATA_DIR = ROOT.parent / "shared" / "data"
+# The full catalogue's index, kept between runs: ensure_index rebuilds it only
+# when the catalogue, the boosts or the analysis changed, as in production, so
+# the PostgreSQL run reuses what the SQLite run built from the same content.
+SHARED_INDEX_DIR = ROOT / ".pytest_cache" / "search-index"
+
+
+def _database_url(tmp: Path) -> tuple[str, dict]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp / 'portal.db'}", {}
+    # A schema of its own, recreated for each run, in the shared `test` database.
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {POSTGRES_SCHEMA} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {POSTGRES_SCHEMA}"))
+    engine.dispose()
+    options = {
+        "pool_pre_ping": True,
+        "connect_args": {
+            "connect_timeout": 3,
+            "options": f"-c search_path={POSTGRES_SCHEMA} -c statement_timeout=10000",
+        },
+    }
+    return url, options
+
+
+def make_config(tmp: Path, database: tuple[str, dict] | None = None, **overrides) -> dict:
+    """Test settings; a throwaway SQLite file unless ``database`` says otherwise."""
+    url, engine_options = database or (f"sqlite:///{tmp / 'portal.db'}", {})
+    config = {
+        "PORTAL_ENV": "test",
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options or {"pool_pre_ping": True},
+        "SEARCH_INDEX_DIR": str(tmp / "search-index"),
+        "PORTAL_DATA_DIR": str(DATA_DIR),
+        "SEARCH_RATE_LIMIT": "10000 per minute",
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    """The portal on the full real catalogue, built once per test session."""
+    tmp = tmp_path_factory.mktemp("portal")
+    application = create_app(
+        make_config(tmp, database=_database_url(tmp), SEARCH_INDEX_DIR=str(SHARED_INDEX_DIR))
+    )
+    with application.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        load_content(db.session)
+        import_fiches(db.session, DATA_DIR)
+        db.session.commit()
+        search_services.ensure_index(db.session, search_services.engine())
+        db.session.remove()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    limiter.reset()
+    return app.test_client()
+
+
+@pytest.fixture
+def app_context(app):
+    with app.app_context():
+        yield
+
+
+class _ConnectionSession(FlaskSession):
+    """Flask-SQLAlchemy's session, bound to the test's own connection."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return self.bind
+
+
+@pytest.fixture
+def db_session(app):
+    """A session whose every change, commits included, is rolled back after the test."""
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {"bind": connection, "join_transaction_mode": "create_savepoint",
+             "class_": _ConnectionSession}
+        )
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()

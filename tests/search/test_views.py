@@ -1,0 +1,122 @@
+"""The search page (page or htmx fragment) and the search API."""
+
+from __future__ import annotations
+
+import re
+
+from app import create_app
+from tests.conftest import make_config
+
+
+def test_results_page_works_without_javascript(client):
+    page = client.get("/recherche?q=vol+de+papiers")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert html.startswith("<!doctype html>")
+    assert 'value="vol de papiers"' in html
+    first = re.search(r'<ol class="portal-results".*?<a href="([^"]+)"', html, re.S).group(1)
+    assert first == "/demarches/vol-papiers-identite"
+    assert re.search(r'id="search-status"[^>]*>\s*[\d\u202f]+ résultats pour « vol de papiers »', html)
+
+
+def test_htmx_gets_the_fragment_of_the_same_url(client):
+    page = client.get("/recherche?q=arnaque+leboncoin")
+    fragment = client.get("/recherche?q=arnaque+leboncoin", headers={"HX-Request": "true"})
+    html = fragment.get_data(as_text=True)
+    assert "<html" not in html and "<header" not in html
+    assert 'href="/demarches/thesee"' in html
+    # The live region keeps its place in the page; the fragment only refills it.
+    assert 'id="search-status"' in html and 'hx-swap-oob="innerHTML"' in html
+    assert "HX-Request" in page.headers["Vary"] and "HX-Request" in fragment.headers["Vary"]
+
+
+def test_boosted_and_history_requests_get_the_full_page(client):
+    for header in ("HX-Boosted", "HX-History-Restore-Request"):
+        html = client.get("/recherche?q=vol", headers={"HX-Request": "true", header: "true"}).get_data(as_text=True)
+        assert html.startswith("<!doctype html>")
+
+
+def test_the_search_box_enhances_a_real_form(client):
+    html = client.get("/recherche").get_data(as_text=True)
+    form = re.search(r'<form[^>]*id="search-form"[^>]*>', html).group(0)
+    assert 'action="/recherche"' in form and 'method="get"' in form
+    field = re.search(r'<input[^>]*id="search-input"[^>]*>', html, re.S).group(0)
+    assert 'hx-get="/recherche"' in field and 'hx-replace-url="true"' in field
+    assert 'delay:300ms' in field and 'name="q"' in field
+    assert '<label class="fr-label" for="search-input">' in html
+
+
+def test_home_search_previews_without_changing_the_address(client):
+    html = client.get("/").get_data(as_text=True)
+    field = re.search(r'<input[^>]*id="search-input"[^>]*>', html, re.S).group(0)
+    assert 'hx-get="/recherche?apercu=1"' in field and "hx-replace-url" not in field
+    preview = client.get("/recherche?apercu=1&q=vol", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert preview.count("<li>") == 5
+    assert "Voir les" in preview and 'href="/recherche?q=vol"' in preview
+
+
+def test_no_result_offers_a_correction_life_events_and_help(client):
+    html = client.get("/recherche?q=usurpassion+xqzwkj").get_data(as_text=True)
+    assert "Vouliez-vous dire" in html
+    html = client.get("/recherche?q=xqzwkj").get_data(as_text=True)
+    assert "Aucun résultat pour « xqzwkj »" in html
+    assert 'href="/situations/vol-cambriolage"' in html
+    assert 'href="tel:17"' in html and 'href="sms:114"' in html and 'href="/demarches/tchat-police"' in html
+
+
+def test_spelling_mistakes_are_corrected(client):
+    body = client.get("/api/v1/search?q=comissariat+le+plus+proche").get_json()
+    assert body["results"][0]["slug"] == "trouver-commissariat"
+    body = client.get("/api/v1/search?q=usurpassion+d+identite").get_json()
+    assert body["suggestion"] == "usurpation identite"
+
+
+def test_pagination(client):
+    first = client.get("/recherche?q=carte").get_data(as_text=True)
+    second = client.get("/recherche?q=carte&page=2").get_data(as_text=True)
+    assert 'aria-current="page" title="Page 1"' in first and 'href="/recherche?q=carte&amp;page=2"' in first
+    assert '<ol class="portal-results" start="11">' in second
+    assert "(page 2)" in second
+    assert client.get("/recherche?q=carte&page=0").status_code == 400
+    assert client.get("/recherche?q=carte&page=101").status_code == 400
+
+
+def test_api_contract(client):
+    body = client.get("/api/v1/search?q=arnaque+leboncoin&limit=3").get_json()
+    assert set(body) == {"query", "total", "results", "suggestion"}
+    assert body["query"] == "arnaque leboncoin" and body["total"] > 3 and len(body["results"]) == 3
+    first = body["results"][0]
+    assert set(first) == {"slug", "title", "summary", "url", "kind"}
+    assert first["slug"] == "thesee" and first["kind"] == "procedure"
+    assert first["url"] == "http://localhost/demarches/thesee"
+    assert body["suggestion"] is None
+
+
+def test_api_errors_are_french_json(client):
+    for url in ("/api/v1/search", "/api/v1/search?q=", "/api/v1/search?q=vol&limit=0",
+                "/api/v1/search?q=vol&limit=51", "/api/v1/search?q=vol&limit=dix"):
+        response = client.get(url)
+        assert response.status_code == 400
+        assert response.is_json and response.get_json()["error"].startswith("Le paramètre")
+
+
+def test_search_is_rate_limited(tmp_path):
+    limited = create_app(make_config(tmp_path, SEARCH_RATE_LIMIT="3 per minute"))
+    client = limited.test_client()
+    codes = [client.get("/api/v1/search?q=vol").status_code for _ in range(3)]
+    blocked = client.get("/api/v1/search?q=vol")
+    assert blocked.status_code == 429
+    assert "trop de demandes" in blocked.get_json()["error"]
+    assert "Retry-After" in blocked.headers
+    page = client.get("/recherche?q=vol")
+    assert page.status_code == 429 and "Patientez une minute" in page.get_data(as_text=True)
+    assert all(code != 429 for code in codes)
+
+
+def test_a_missing_index_gives_a_french_503_and_the_rest_of_the_portal_works(tmp_path):
+    broken = create_app(make_config(tmp_path, SEARCH_INDEX_DIR=str(tmp_path / "nothing")))
+    client = broken.test_client()
+    page = client.get("/recherche?q=vol")
+    assert page.status_code == 503
+    assert "La recherche est momentanément indisponible" in page.get_data(as_text=True)
+    assert client.get("/api/v1/search?q=vol").status_code == 503

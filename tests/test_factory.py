@@ -1,0 +1,80 @@
+"""The application factory and its configuration paths."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import app as app_module
+from app import create_app
+from portal.config import ConfigError, load_settings
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch):
+    monkeypatch.delenv("PORTAL_ENV", raising=False)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db.example/portal")
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_settings(tmp_path)
+
+
+def test_production_refuses_to_start_without_a_database_url(tmp_path, monkeypatch):
+    monkeypatch.delenv("PORTAL_ENV", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        load_settings(tmp_path)
+
+
+def test_unknown_environment_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_ENV", "staging")
+    with pytest.raises(ConfigError, match="PORTAL_ENV"):
+        load_settings(tmp_path)
+
+
+def test_development_defaults_are_embedded_and_local(tmp_path, monkeypatch):
+    for name in ("DATABASE_URL", "SECRET_KEY", "SEARCH_INDEX_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PORTAL_ENV", "development")
+    settings = load_settings(tmp_path)
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'portal.db'}"
+    assert settings["SEARCH_INDEX_DIR"] == str(tmp_path / "search-index")
+    assert settings["SESSION_COOKIE_SECURE"] is False
+    # The generated key is kept, private, and reused on the next start.
+    key_file = tmp_path / "secret_key"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert load_settings(tmp_path)["SECRET_KEY"] == settings["SECRET_KEY"]
+
+
+def test_environment_variables_override_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db.example/portal")
+    monkeypatch.setenv("SEARCH_INDEX_DIR", "/srv/index")
+    settings = load_settings(tmp_path)
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://db.example/portal"
+    assert settings["SEARCH_INDEX_DIR"] == "/srv/index"
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    options = settings["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["connect_args"]["connect_timeout"] == 3
+    assert "statement_timeout" in options["connect_args"]["options"]
+
+
+def test_factory_builds_an_app_with_every_blueprint(tmp_path):
+    application = create_app({"PORTAL_ENV": "test", "SECRET_KEY": "k" * 32,
+                              "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}",
+                              "SEARCH_INDEX_DIR": str(tmp_path / "index")})
+    assert {"portal", "catalogue", "search"} <= set(application.blueprints)
+    assert not application.debug
+
+
+def test_importing_the_module_configures_nothing_until_app_is_used(monkeypatch, tmp_path):
+    """`flask --app app` and gunicorn find `app`; importing the factory alone must not build it."""
+    monkeypatch.setenv("PORTAL_ENV", "development")
+    monkeypatch.setenv("SEARCH_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'lazy.db'}")
+    module = importlib.reload(app_module)
+    assert "app" not in vars(module)
+    assert module.app.name == "app"
+    assert "app" in vars(module)
