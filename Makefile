@@ -31,10 +31,12 @@ data: setup
 	$(FLASK) catalogue import-fiches
 	$(FLASK) search ensure
 
+# gunicorn, as in production: no access log (search queries can be personal).
 run: data
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	$(DEV_ENV) $(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) app:app
 
 test: setup
+	$(BIN)/ruff check .
 	$(MAKE) test-sqlite
 	@if $(BIN)/python scripts/postgres_ready.py "$(TEST_POSTGRES_URL)"; then \
 		$(MAKE) test-postgres; \

@@ -22,7 +22,15 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalogue.models import CHANNELS, STATUSES, Institution, LifeEvent, LifeEventProcedure, Procedure, RelatedProcedure
+from catalogue.models import (
+    CHANNELS,
+    STATUSES,
+    Institution,
+    LifeEvent,
+    LifeEventProcedure,
+    Procedure,
+    RelatedProcedure,
+)
 from catalogue.text import clean_fiche_text, first_paragraph
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
@@ -59,6 +67,24 @@ class LoadReport:
         for reason, count in sorted(self.skipped.items()):
             parts.append(f"  ignoré(s) — {reason} : {count}")
         return "\n".join(parts)
+
+
+def _apply(row: Procedure, values: dict, digest: str, now: datetime) -> None:
+    for key, value in values.items():
+        setattr(row, key, value)
+    row.content_hash = digest
+    row.updated_at = now
+
+
+def _unpublish_missing(existing: dict[str, Procedure], kept: set[str], report: LoadReport,
+                       now: datetime) -> None:
+    """Entries gone from their source stop being shown but stay referable."""
+    for slug, row in existing.items():
+        if slug not in kept and row.status == "published":
+            row.status = "draft"
+            row.content_hash = ""
+            row.updated_at = now
+            report.unpublished.append(slug)
 
 
 def content_hash(data: Any) -> str:
@@ -108,7 +134,7 @@ def read_content(content_dir: Path = CONTENT_DIR) -> tuple[list[dict], list[dict
         for other in p.get("related", []):
             if other not in known:
                 problems.append(f"{name}: démarche liée inconnue {other!r}")
-        for url in [p.get("external_url")] + [l.get("url") for l in p.get("links", [])]:
+        for url in [p.get("external_url")] + [link.get("url") for link in p.get("links", [])]:
             if url and not str(url).startswith("https://"):
                 problems.append(f"{name}: lien non https {url!r}")
         if "verified_on" in p and not isinstance(p["verified_on"], date):
@@ -146,7 +172,7 @@ def _procedure_values(entry: dict, institutions: dict[str, Institution]) -> dict
         "external_label": entry.get("external_label"),
         "keywords": [str(k) for k in entry.get("keywords", [])],
         "contacts": [{k: str(v) for k, v in c.items()} for c in entry.get("contacts", [])],
-        "links": [{k: str(v) for k, v in l.items()} for l in entry.get("links", [])],
+        "links": [{k: str(v) for k, v in link.items()} for link in entry.get("links", [])],
         "sources": [{k: str(v) for k, v in s.items()} for s in entry.get("sources", [])],
         "sensitive": bool(entry.get("sensitive", False)),
         "verified_on": entry.get("verified_on"),
@@ -194,10 +220,7 @@ def load_content(session: Session, content_dir: Path = CONTENT_DIR) -> LoadRepor
             report.created.append(entry["slug"])
         else:
             report.updated.append(entry["slug"])
-        for key, value in values.items():
-            setattr(proc, key, value)
-        proc.content_hash = digest
-        proc.updated_at = now
+        _apply(proc, values, digest, now)
     session.flush()
 
     changed = set(report.created) | set(report.updated)
@@ -210,13 +233,7 @@ def load_content(session: Session, content_dir: Path = CONTENT_DIR) -> LoadRepor
             for i, slug in enumerate(entry.get("related", []))
         ]
 
-    in_files = {e["slug"] for e in procedures_data}
-    for slug, proc in existing.items():
-        if slug not in in_files and proc.status == "published":
-            proc.status = "draft"
-            proc.content_hash = ""
-            proc.updated_at = now
-            report.unpublished.append(slug)
+    _unpublish_missing(existing, {e["slug"] for e in procedures_data}, report, now)
 
     events = {e.slug: e for e in session.scalars(select(LifeEvent))}
     for position, data in enumerate(events_data):
@@ -335,15 +352,7 @@ def import_fiches(session: Session, data_dir: Path, content_dir: Path = CONTENT_
             report.created.append(fiche_id)
         else:
             report.updated.append(fiche_id)
-        for key, value in values.items():
-            setattr(row, key, value)
-        row.content_hash = digest
-        row.updated_at = now
-    for slug, row in existing.items():
-        if slug not in seen and row.status == "published":
-            row.status = "draft"
-            row.content_hash = ""
-            row.updated_at = now
-            report.unpublished.append(slug)
+        _apply(row, values, digest, now)
+    _unpublish_missing(existing, seen, report, now)
     session.flush()
     return report

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from catalogue import services
 from catalogue.models import Procedure
-from portal.params import page_number
 from portal.extensions import db
+from portal.params import page_number
+from portal.security import mark_sensitive
 
 bp = Blueprint("catalogue", __name__)
 
@@ -49,14 +59,13 @@ def procedure(slug: str):
     if entry.is_fiche:
         return redirect(entry_url(entry), 301)
     if entry.sensitive:
-        g.referrer_policy = "no-referrer"
+        mark_sensitive()
     sections = [(heading, getattr(entry, field)) for heading, field in SECTIONS]
     return render_template(
         "catalogue/procedure.html",
         entry=entry,
         sections=sections,
         sources=services.resolve_sources(db.session, entry.sources),
-        sensitive=entry.sensitive,
     )
 
 

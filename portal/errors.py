@@ -17,9 +17,12 @@ MESSAGES = {
     404: ("Page introuvable", "La page que vous cherchez n'existe pas ou a été déplacée."),
     405: ("Méthode non autorisée", "Cette adresse ne permet pas cette opération."),
     413: ("Envoi trop volumineux", "Les données envoyées dépassent la taille autorisée."),
-    429: ("Trop de demandes", "Vous avez fait trop de demandes en peu de temps. Patientez une minute puis réessayez."),
-    500: ("Erreur du service", "Une erreur inattendue s'est produite. Elle a été enregistrée ; réessayez dans quelques instants."),
-    503: ("Service momentanément indisponible", "Ce service est momentanément indisponible. Réessayez dans quelques minutes."),
+    429: ("Trop de demandes",
+          "Vous avez fait trop de demandes en peu de temps. Patientez une minute puis réessayez."),
+    500: ("Erreur du service",
+          "Une erreur inattendue s'est produite. Elle a été enregistrée ; réessayez dans quelques instants."),
+    503: ("Service momentanément indisponible",
+          "Ce service est momentanément indisponible. Réessayez dans quelques minutes."),
 }
 
 

@@ -52,6 +52,12 @@ def csp_extend(**sources: str) -> Callable:
     return decorator
 
 
+def mark_sensitive() -> None:
+    """A page about violence: quick-exit button, and no referrer for the next site."""
+    g.sensitive = True
+    g.referrer_policy = "no-referrer"
+
+
 def content_security_policy() -> str:
     nonce = csp_nonce()
     directives = {

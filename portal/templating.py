@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import Flask, current_app, url_for
+
 from catalogue.text import blocks
 from portal.security import csp_nonce
 from search.highlight import highlight_words

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, jsonify, render_template
+from flask import Blueprint, abort, jsonify, render_template
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalogue import services as catalogue
 from portal.extensions import db
+from portal.security import mark_sensitive
 from search import services as search
 from search.engine import SearchUnavailable
 
@@ -32,8 +33,8 @@ def life_event(slug: str):
     if event is None:
         abort(404)
     if event.sensitive:
-        g.referrer_policy = "no-referrer"
-    return render_template("portal/life_event.html", event=event, sensitive=event.sensitive)
+        mark_sensitive()
+    return render_template("portal/life_event.html", event=event)
 
 
 @bp.get("/sources")

@@ -99,7 +99,7 @@ def bundle_css(dist: Path, parts: list[str], out_dir: Path) -> str:
         css = source.read_text(encoding="utf-8")
         base = posixpath.dirname(part)
 
-        def rewrite(match: re.Match) -> str:
+        def rewrite(match: re.Match, base: str = base) -> str:
             ref = match.group(1).strip("'\"")
             if ref.startswith(("data:", "#", "http:", "https:")):
                 return match.group(0)

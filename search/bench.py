@@ -26,9 +26,9 @@ from catalogue import services as catalogue
 from portal.extensions import db
 from search import services
 from search.analysis import query_words
-from search.whoosh_engine import WhooshEngine
 from search.evaluation import read_queries
 from search.vocabulary import load_best_bets, load_synonyms
+from search.whoosh_engine import WhooshEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_QUERIES = ROOT / "tests" / "search" / "queries-dev.tsv"
@@ -95,9 +95,9 @@ def _http_latencies(queries: list[str]) -> list[float]:
             try:
                 urllib.request.urlopen(f"{base}/healthz", timeout=2).read()
                 break
-            except OSError:
+            except OSError as exc:
                 if time.time() > deadline:
-                    raise RuntimeError("the portal did not start under gunicorn")
+                    raise RuntimeError("the portal did not start under gunicorn") from exc
                 time.sleep(0.2)
         for q in queries[:20]:  # warm both workers
             urllib.request.urlopen(f"{base}/api/v1/search?q={urllib.parse.quote(q)}").read()

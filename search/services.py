@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from catalogue import services as catalogue
 from catalogue.models import Procedure
 from search.engine import Document, SearchEngine, SearchResults, clean_query
-from search.whoosh_engine import WhooshEngine
 from search.vocabulary import load_best_bets, load_synonyms
+from search.whoosh_engine import WhooshEngine
 
 # A fiche is one source among thousands; the portal's own procedure on the same
 # need is the answer a citizen is looking for (docs/search.md).

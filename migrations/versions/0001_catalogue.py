@@ -1,13 +1,12 @@
 """catalogue: procedures, life events, institutions
 
 Revision ID: 0001_catalogue
-Revises: 
+Revises:
 Create Date: 2026-11-23 09:39:56.617180
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0001_catalogue'

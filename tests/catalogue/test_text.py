@@ -27,7 +27,8 @@ def test_markup_stays_text():
 
 
 def test_directory_codes_are_removed_from_fiches():
-    raw = "Il faut aller au commissariat.\n\nCommissariat ou Gendarmerie\ncommissariat_police\n\nPréfecture\nprefectureMinistère chargé de l'intérieur"
+    raw = ("Il faut aller au commissariat.\n\nCommissariat ou Gendarmerie\ncommissariat_police"
+           "\n\nPréfecture\nprefectureMinistère chargé de l'intérieur")
     cleaned = clean_fiche_text(raw)
     assert "commissariat_police" not in cleaned
     assert "Ministère chargé de l'intérieur" in cleaned and "prefectureMinistère" not in cleaned
