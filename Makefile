@@ -9,13 +9,15 @@ TEST_POSTGRES_URL ?= postgresql+psycopg://127.0.0.1:5432/test
 DEV_ENV := PORTAL_ENV=development
 FLASK := $(DEV_ENV) $(BIN)/flask --app app
 
-.PHONY: run test test-sqlite test-postgres eval bench setup vendor data clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test test-sqlite test-postgres eval bench setup setup-tests vendor data clean
 
 # Install the Python environment when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,build]'
 	touch $@
 
 # Front-end assets from the npm registry, pinned (scripts/vendor_assets.py).
@@ -23,6 +25,21 @@ vendor: $(BIN)/.installed
 	@$(BIN)/python scripts/vendor_assets.py --check || $(BIN)/python scripts/vendor_assets.py
 
 setup: $(BIN)/.installed vendor
+
+# Browser tests: Debian's Chromium (Playwright cannot download its own here) and axe-core from npm.
+$(CHROMIUM):
+	@if [ "$$(id -u)" != 0 ]; then echo "Chromium manque : apt-get install chromium (en root)"; exit 1; fi
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+tests/browser/node_modules/.installed: tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --silent
+	touch $@
+
+setup-tests: setup $(CHROMIUM) tests/browser/node_modules/.installed
+
+scripts/lighthouse/node_modules/.installed: scripts/lighthouse/package-lock.json
+	npm ci --prefix scripts/lighthouse --no-audit --no-fund --silent
+	touch $@
 
 # Database schema, catalogue, fiches, then the search index if missing or stale.
 data: setup
@@ -35,7 +52,7 @@ data: setup
 run: data
 	$(DEV_ENV) $(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) app:app
 
-test: setup
+test: setup-tests
 	$(BIN)/ruff check .
 	$(MAKE) test-sqlite
 	@if $(BIN)/python scripts/postgres_ready.py "$(TEST_POSTGRES_URL)"; then \
@@ -44,17 +61,18 @@ test: setup
 		echo "PostgreSQL ne répond pas sur $(TEST_POSTGRES_URL) : suite PostgreSQL non lancée."; \
 	fi
 
-test-sqlite: setup
+test-sqlite: setup-tests
 	$(BIN)/python -m pytest
 
-test-postgres: setup
+test-postgres: setup-tests
 	TEST_DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/python -m pytest
 
 eval: data
 	$(FLASK) search eval
 
-bench: data
+bench: data $(CHROMIUM) scripts/lighthouse/node_modules/.installed
 	$(FLASK) search bench
+	$(DEV_ENV) $(BIN)/python scripts/bench_pages.py
 
 clean:
-	rm -rf $(VENV) static/vendor instance .pytest_cache
+	rm -rf $(VENV) static/vendor instance .pytest_cache tests/browser/node_modules scripts/lighthouse/node_modules

@@ -13,17 +13,20 @@ import portal.views
 import search.cli
 import search.services
 import search.views
-from portal import errors, extensions, security, templating
+from portal import assets, compression, errors, extensions, security, templating
 from portal.config import load_settings
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    # No plain /static route: every file is served fingerprinted by portal.assets.
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
     app.config.from_mapping(load_settings(app.instance_path, config))
 
     extensions.init_app(app)
     search.services.init_app(app)
     security.init_app(app)
+    assets.init_app(app)
+    compression.init_app(app)
     templating.init_app(app)
 
     app.register_blueprint(portal.views.bp)

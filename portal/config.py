@@ -66,6 +66,8 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         "QUICK_EXIT_URL": env.get("QUICK_EXIT_URL", "https://meteofrance.com/"),
         # Fiches older than this are shown with a "may be out of date" notice.
         "FICHE_MAX_AGE_DAYS": int(env.get("FICHE_MAX_AGE_DAYS", "365")),
+        # Address shown on the accessibility statement for reporting a barrier.
+        "ACCESSIBILITY_CONTACT": env.get("ACCESSIBILITY_CONTACT", ""),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "SESSION_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE"), default=production),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -79,6 +81,9 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "SEARCH_RATE_LIMIT": env.get("SEARCH_RATE_LIMIT", "120 per minute"),
+        # Reverse proxies in front of the portal whose X-Forwarded-* headers are trusted
+        # (client address for rate limits, HTTPS for HSTS and secure cookies). 0: none.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
     }
     settings.update(overrides)
 

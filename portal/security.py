@@ -15,11 +15,13 @@ from functools import wraps
 from flask import Flask, Response, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-    "microphone=(), payment=(), usb=(), interest-cohort=()"
+    "microphone=(), payment=(), usb=()"
 )
+CSP_REPORT_PATH = "/csp-report"
 
 limiter = Limiter(
     key_func=get_remote_address,
@@ -71,6 +73,8 @@ def content_security_policy() -> str:
         "base-uri": ["'none'"],
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
+        "report-uri": [CSP_REPORT_PATH],
+        "report-to": ["csp"],
     }
     for directive, values in g.get("csp_extra", {}).items():
         directives.setdefault(directive, ["'self'"]).extend(values)
@@ -79,6 +83,7 @@ def content_security_policy() -> str:
 
 def set_security_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = content_security_policy()
+    response.headers["Reporting-Endpoints"] = f'csp="{CSP_REPORT_PATH}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     # Violence pages send no referrer at all: the next site must not learn where the visitor was.
     response.headers["Referrer-Policy"] = g.get("referrer_policy", "strict-origin-when-cross-origin")
@@ -90,5 +95,8 @@ def set_security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     limiter.init_app(app)
     app.after_request(set_security_headers)

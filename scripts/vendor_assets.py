@@ -25,6 +25,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from portal.assets import fingerprinted_name  # noqa: E402
+
 VENDOR = ROOT / "static" / "vendor"
 MANIFEST = VENDOR / "manifest.json"
 
@@ -41,9 +44,9 @@ PACKAGES = {
 
 # DSFR parts bundled into one stylesheet, in cascade order (core first).
 DSFR_COMPONENTS = [
-    "link", "button", "badge", "tag", "breadcrumb", "callout", "highlight", "alert",
-    "notice", "card", "tile", "form", "input", "search", "logo", "skiplink",
-    "navigation", "modal", "header", "footer", "pagination", "summary", "accordion",
+    "link", "button", "badge", "tag", "breadcrumb", "callout", "alert", "card", "tile",
+    "form", "input", "search", "logo", "skiplink", "navigation", "modal", "header",
+    "footer", "pagination",
 ]
 
 # The icons the templates and the catalogue use; tests/test_vendor.py checks the list.
@@ -67,6 +70,39 @@ DSFR_ICONS = {
 }
 
 URL_RE = re.compile(r"url\(([^)]+)\)")
+
+# The characters French text needs: Basic Latin, Latin-1, œ/Œ/Ÿ, typographic
+# apostrophe, quotes and dashes, ellipsis, (narrow) no-break spaces, euro sign,
+# arrows. Marianne ships 598 glyphs and many optional features; keeping these
+# characters and the default features cuts each font from 58 to 22 KB.
+# Anything else a visitor types falls back to the next font of DSFR's stack.
+FONT_UNICODES = (
+    "U+0020-007E,U+00A0-00FF,U+0152-0153,U+0178,U+02BC,U+02C6,U+02DA,U+02DC,U+2009,U+200B,"
+    "U+2010-2014,U+2018-201A,U+201C-201E,U+2022,U+2026,U+202F,U+2039-203A,U+20AC,U+2122,"
+    "U+2192,U+2212"
+)
+
+
+def subset_font(data: bytes) -> bytes:
+    """Keep the glyphs French text needs (fontTools, version pinned in pyproject.toml)."""
+    import io
+    import logging
+
+    from fontTools import subset
+
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+
+    options = subset.Options()
+    options.flavor = "woff2"
+    # The OpenType features browsers apply by default; DSFR's CSS asks for no other.
+    options.layout_features = ["kern", "liga", "clig", "calt", "ccmp", "locl", "mark", "mkmk", "rlig"]
+    font = subset.load_font(io.BytesIO(data), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=subset.parse_unicodes(FONT_UNICODES))
+    subsetter.subset(font)
+    out = io.BytesIO()
+    subset.save_font(font, out, options)
+    return out.getvalue()
 
 
 def sri(data: bytes, algo: str = "sha384") -> str:
@@ -92,7 +128,11 @@ def fetch(name: str, pin: dict, workdir: Path) -> Path:
 
 
 def bundle_css(dist: Path, parts: list[str], out_dir: Path) -> str:
-    """Concatenate CSS parts, copy every file they reference, rewrite their url()s."""
+    """Concatenate CSS parts, copy every file they reference, rewrite their url()s.
+
+    Referenced files (fonts, icons) are copied under fingerprinted names, so
+    that the portal can serve them with a one-year cache (portal/assets.py).
+    """
     chunks = []
     for part in parts:
         source = dist / part
@@ -104,11 +144,15 @@ def bundle_css(dist: Path, parts: list[str], out_dir: Path) -> str:
             if ref.startswith(("data:", "#", "http:", "https:")):
                 return match.group(0)
             rel = posixpath.normpath(posixpath.join(base, ref.split("?")[0].split("#")[0]))
-            target = out_dir / rel
+            data = (dist / rel).read_bytes()
+            if rel.endswith(".woff2"):
+                data = subset_font(data)
+            public = fingerprinted_name(rel, data)
+            target = out_dir / public
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(dist / rel, target)
-            return f"url({rel})"
+                target.write_bytes(data)
+            return f"url({public})"
 
         chunks.append(URL_RE.sub(rewrite, css))
     return "\n".join(chunks)

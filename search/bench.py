@@ -8,12 +8,8 @@ do not depend on a handful of easy strings.
 
 from __future__ import annotations
 
-import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
@@ -23,6 +19,7 @@ from pathlib import Path
 from flask import Flask
 
 from catalogue import services as catalogue
+from portal.benchserver import running_portal
 from portal.extensions import db
 from search import services
 from search.analysis import query_words
@@ -74,31 +71,9 @@ def _dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _http_latencies(queries: list[str]) -> list[float]:
-    """Start the portal under gunicorn (2 workers) and time /api/v1/search from outside."""
-    port = _free_port()
-    env = dict(os.environ, SEARCH_RATE_LIMIT="100000 per minute")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "app:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=2).read()
-                break
-            except OSError as exc:
-                if time.time() > deadline:
-                    raise RuntimeError("the portal did not start under gunicorn") from exc
-                time.sleep(0.2)
+    """Time /api/v1/search from outside, against the portal under gunicorn (2 workers)."""
+    with running_portal(SEARCH_RATE_LIMIT="100000 per minute") as base:
         for q in queries[:20]:  # warm both workers
             urllib.request.urlopen(f"{base}/api/v1/search?q={urllib.parse.quote(q)}").read()
         samples = []
@@ -107,9 +82,6 @@ def _http_latencies(queries: list[str]) -> list[float]:
             urllib.request.urlopen(f"{base}/api/v1/search?q={urllib.parse.quote(q)}").read()
             samples.append((time.perf_counter() - started) * 1000)
         return samples
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def run_bench(app: Flask, http: bool = True) -> str:

@@ -29,6 +29,15 @@
     if (shiftPresses >= 3) { quickExit(link.href); }
   });
 
+  /* CSRF: htmx requests that change something carry the page's token in a header. */
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.verb === "get") { return; }
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    var field = document.querySelector('input[name="csrf_token"]');
+    var token = meta ? meta.content : (field ? field.value : null);
+    if (token) { event.detail.headers["X-CSRFToken"] = token; }
+  });
+
   document.querySelectorAll("[data-needs-js][hidden]").forEach(function (element) {
     element.hidden = false;
   });

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from app import create_app
+from tests.conftest import make_config
+
 
 def test_every_response_carries_a_strict_policy_with_a_fresh_nonce(client):
     first = client.get("/")
@@ -36,6 +39,14 @@ def test_hsts_over_https(client):
     assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
 
 
+def test_forwarded_headers_count_only_behind_a_trusted_proxy(client, tmp_path):
+    spoofed = client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in spoofed.headers
+    behind_proxy = create_app(make_config(tmp_path, TRUSTED_PROXIES=1)).test_client()
+    forwarded = behind_proxy.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" in forwarded.headers
+
+
 def test_htmx_is_configured_without_eval_script_tags_or_inline_styles(client):
     html = client.get("/").get_data(as_text=True)
     config = re.search(r'<meta name="htmx-config" content=\'([^\']+)\'', html).group(1)
@@ -49,3 +60,40 @@ def test_pages_load_nothing_from_another_origin(client):
         html = client.get(url).get_data(as_text=True)
         for tag in re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", html):
             assert not re.search(r"(?:src|href)=\"(?:https?:)?//", tag), tag
+
+
+def test_csp_reports_are_logged_without_personal_data(client, caplog):
+    report = {"csp-report": {
+        "document-uri": "http://localhost/recherche?q=mon+mari+me+bat",
+        "violated-directive": "script-src-elem",
+        "effective-directive": "script-src-elem",
+        "blocked-uri": "https://evil.example/x.js?token=secret",
+    }}
+    with caplog.at_level("WARNING", logger="portal.views"):
+        response = client.post("/csp-report", json=report, headers={"Content-Type": "application/csp-report"})
+    assert response.status_code == 204
+    (record,) = [r for r in caplog.records if "csp violation" in r.getMessage()]
+    message = record.getMessage()
+    assert "page=/recherche" in message and "script-src-elem" in message
+    assert "blocked=https://evil.example" in message
+    assert "mari" not in message and "secret" not in message and "x.js" not in message
+
+
+def test_csp_reports_in_the_reporting_api_format(client, caplog):
+    reports = [{"type": "csp-violation", "url": "http://localhost/", "body": {
+        "documentURL": "http://localhost/", "effectiveDirective": "style-src-attr", "blockedURL": "inline"}}]
+    with caplog.at_level("WARNING", logger="portal.views"):
+        assert client.post("/csp-report", json=reports).status_code == 204
+    assert any("style-src-attr" in r.getMessage() for r in caplog.records)
+
+
+def test_csp_report_endpoint_refuses_oversized_bodies_and_ignores_junk(client):
+    assert client.post("/csp-report", data="x" * 20_000).status_code == 413
+    assert client.post("/csp-report", data="not json").status_code == 204
+    assert client.get("/csp-report").status_code == 405
+
+
+def test_the_policy_names_its_report_endpoint(client):
+    headers = client.get("/").headers
+    assert "report-uri /csp-report" in headers["Content-Security-Policy"]
+    assert headers["Reporting-Endpoints"] == 'csp="/csp-report"'

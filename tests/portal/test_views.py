@@ -42,12 +42,12 @@ def test_life_event_lists_its_procedures_in_order(client):
 def test_every_page_title_is_unique_and_french(client):
     titles = set()
     for url in ("/", "/demarches/", "/situations/violences", "/demarches/thesee", "/fiches/F1344",
-                "/recherche", "/recherche?q=vol", "/sources"):
+                "/recherche", "/recherche?q=vol", "/sources", "/accessibilite"):
         html = client.get(url).get_data(as_text=True)
         title = re.search(r"<title>(.*?)</title>", html).group(1)
         assert title.endswith("— Portail citoyen")
         titles.add(title)
-    assert len(titles) == 8
+    assert len(titles) == 9
 
 
 def test_sources_page_cites_the_data_and_its_licence(client):
@@ -75,3 +75,15 @@ def test_errors_are_french_pages_never_stack_traces(client):
     html = page.get_data(as_text=True)
     assert "Traceback" not in html
     assert "Erreur" in html
+
+
+def test_accessibility_statement_follows_the_rgaa_model(client):
+    html = client.get("/accessibilite").get_data(as_text=True)
+    for heading in ("État de conformité", "Résultats des tests", "Contenus non accessibles",
+                    "Établissement de cette déclaration", "Retour d'information et contact",
+                    "Voies de recours"):
+        assert f"<h2>{heading}</h2>" in html
+    assert "Le Portail citoyen est non conforme" in html
+    assert "Défenseur des droits" in html
+    footer = client.get("/").get_data(as_text=True).split('id="footer"', 1)[1]
+    assert 'href="/accessibilite">Accessibilité : non conforme</a>' in footer

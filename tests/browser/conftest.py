@@ -1,0 +1,191 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against the portal served on loopback.
+
+Every test fails if a page it visits violates the Content-Security-Policy,
+requests anything from another origin, or throws a JavaScript error.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+AXE_SOURCE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+
+REPORT_CSP = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__reportCsp(`${event.effectiveDirective} blocked ${event.blockedURI} on ${location.pathname}`);
+});
+"""
+
+
+class LiveServer:
+    """A Flask app served by Werkzeug in a thread, on a free loopback port."""
+
+    def __init__(self, application) -> None:
+        self.server = make_server("127.0.0.1", 0, application, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+class _CspReportLog(logging.Handler):
+    """Collects what the portal's /csp-report endpoint logs."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "csp violation" in record.getMessage():
+            self.messages.append(record.getMessage())
+
+
+@pytest.fixture(scope="session")
+def csp_report_log() -> Iterator[_CspReportLog]:
+    handler = _CspReportLog()
+    logger = logging.getLogger("portal.views")
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+
+
+@pytest.fixture(scope="session")
+def live_server(app, csp_report_log) -> Iterator[LiveServer]:
+    server = LiveServer(app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@dataclass
+class Watch:
+    """What a test's pages did that they must not do."""
+
+    origin: str
+    allowed_origins: set[str] = field(default_factory=set)
+    foreign_requests: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def allow(self, origin: str) -> None:
+        self.allowed_origins.add(origin)
+
+
+def _watch(context: BrowserContext, origin: str) -> Watch:
+    watch = Watch(origin=origin)
+
+    def route(route, request):
+        parts = urlsplit(request.url)
+        request_origin = f"{parts.scheme}://{parts.netloc}"
+        if parts.scheme in ("data", "blob") or request_origin == watch.origin:
+            route.continue_()
+        elif request_origin in watch.allowed_origins:
+            route.fulfill(status=200, content_type="text/html",
+                          body="<!doctype html><html lang=fr><title>Site neutre</title><p>Météo</p>")
+        else:
+            watch.foreign_requests.append(request.url)
+            route.abort()
+
+    context.route("**/*", route)
+    context.expose_function("__reportCsp", lambda text: watch.csp_violations.append(text))
+    context.add_init_script(REPORT_CSP)
+    context.on("page", lambda page: _watch_page(page, watch))
+    return watch
+
+
+def _watch_page(page: Page, watch: Watch) -> None:
+    def console(msg) -> None:
+        # A failed load is reported below with its URL; an error page itself is not a failure.
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+            watch.errors.append(msg.text)
+
+    def response(resp) -> None:
+        if resp.status >= 400 and resp.request.resource_type != "document":
+            watch.errors.append(f"{resp.status} {resp.url}")
+
+    page.on("pageerror", lambda error: watch.errors.append(str(error)))
+    page.on("console", console)
+    page.on("response", response)
+
+
+def _check(watch: Watch, csp_report_log: _CspReportLog, reported_before: int) -> None:
+    assert watch.foreign_requests == [], f"requests to another origin: {watch.foreign_requests}"
+    assert watch.csp_violations == [], f"CSP violations: {watch.csp_violations}"
+    assert csp_report_log.messages[reported_before:] == [], "the server received CSP reports"
+    assert watch.errors == [], f"JavaScript errors: {watch.errors}"
+
+
+@pytest.fixture
+def context(browser, live_server, csp_report_log) -> Iterator[tuple[BrowserContext, Watch]]:
+    ctx = browser.new_context(base_url=live_server.url, locale="fr-FR")
+    watch = _watch(ctx, live_server.url)
+    reported_before = len(csp_report_log.messages)
+    yield ctx, watch
+    ctx.close()
+    _check(watch, csp_report_log, reported_before)
+
+
+@pytest.fixture
+def page(context) -> Page:
+    ctx, _ = context
+    return ctx.new_page()
+
+
+@pytest.fixture
+def watch(context) -> Watch:
+    return context[1]
+
+
+@pytest.fixture
+def page_without_js(browser, live_server, csp_report_log) -> Iterator[Page]:
+    ctx = browser.new_context(base_url=live_server.url, locale="fr-FR", java_script_enabled=False)
+    watch = _watch(ctx, live_server.url)
+    reported_before = len(csp_report_log.messages)
+    yield ctx.new_page()
+    ctx.close()
+    _check(watch, csp_report_log, reported_before)
+
+
+def run_axe(page: Page) -> list[dict]:
+    """axe-core's violations of the WCAG 2.1 A and AA rules on the current page."""
+    page.evaluate(AXE_SOURCE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        """() => axe.run(document, {
+            runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+            resultTypes: ["violations"],
+        })"""
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"],
+         "targets": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+    ]
