@@ -48,9 +48,10 @@ data: setup
 	$(FLASK) catalogue import-fiches
 	$(FLASK) search ensure
 
-# gunicorn, as in production: no access log (search queries can be personal).
+# The portal and the local FranceConnect, under gunicorn as in production
+# (no access log: search queries can be personal). LOCAL_FC_PORT overrides 5001.
 run: data
-	$(DEV_ENV) $(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) app:app
+	$(DEV_ENV) PORT=$(PORT) $(BIN)/python scripts/run_dev.py
 
 test: setup-tests
 	$(BIN)/ruff check .

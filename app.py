@@ -7,6 +7,9 @@ from typing import Any
 
 from flask import Flask
 
+import accounts
+import accounts.cli
+import accounts.views
 import catalogue.cli
 import catalogue.views
 import portal.views
@@ -23,6 +26,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_settings(app.instance_path, config))
 
     extensions.init_app(app)
+    accounts.init_app(app)
     search.services.init_app(app)
     security.init_app(app)
     assets.init_app(app)
@@ -32,10 +36,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(portal.views.bp)
     app.register_blueprint(catalogue.views.bp)
     app.register_blueprint(search.views.bp)
+    app.register_blueprint(accounts.views.bp)
 
     errors.init_app(app)
     app.cli.add_command(catalogue.cli.catalogue_cli)
     app.cli.add_command(search.cli.search_cli)
+    app.cli.add_command(accounts.cli.accounts_cli)
     return app
 
 

@@ -14,7 +14,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_login import login_required
 
+from accounts.services import current_identity
 from catalogue import services
 from catalogue.models import Procedure
 from portal.extensions import db
@@ -67,6 +69,26 @@ def procedure(slug: str):
         sections=sections,
         sources=services.resolve_sources(db.session, entry.sources),
     )
+
+
+@bp.get("/demarches/<slug>/commencer")
+@login_required
+def start(slug: str):
+    """Where a procedure that needs an identity begins: the identity is there, read-only.
+
+    Signing in (FranceConnect or the e-mail alternative) brings the person
+    back here, to exactly this address.
+    """
+    entry = services.published(db.session, slug)
+    if entry is None or entry.is_fiche or not entry.requires_franceconnect:
+        abort(404)
+    if entry.sensitive:
+        mark_sensitive()
+    response = current_app.make_response(
+        render_template("catalogue/start.html", entry=entry, identity=current_identity())
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/fiches/<slug>")

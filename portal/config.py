@@ -13,9 +13,29 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("production", "development", "test")
+
+# The local FranceConnect (local_franceconnect/) that development and tests sign in with.
+DEV_FRANCECONNECT_CLIENT_ID = "portail-citoyen-local"
+DEV_FRANCECONNECT_CLIENT_SECRET = "secret-du-franceconnect-local-ne-pas-utiliser-en-production"
+DEFAULT_SCOPES = "openid given_name family_name birthdate gender birthplace birthcountry email"
+
+
+def dev_public_url() -> str:
+    """Where the portal answers in development (``make run``: http://127.0.0.1:$PORT)."""
+    return os.environ.get("PUBLIC_URL", f"http://127.0.0.1:{os.environ.get('PORT', '5000')}").rstrip("/")
+
+
+def local_franceconnect_issuer() -> str:
+    return f"http://127.0.0.1:{os.environ.get('LOCAL_FC_PORT', '5001')}/api/v2"
+
+
+def _is_local(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return not url.startswith("https://") or host in {"localhost", "127.0.0.1", "::1"} or host.endswith(".local")
 
 
 class ConfigError(RuntimeError):
@@ -44,6 +64,26 @@ def _dev_secret(instance: Path) -> str:
     return key
 
 
+def _franceconnect_settings(settings: dict, production: bool) -> None:
+    """Fill in the local FranceConnect outside production; refuse it in production."""
+    if production:
+        missing = [k for k in ("PUBLIC_URL", "FRANCECONNECT_ISSUER", "FRANCECONNECT_CLIENT_ID",
+                               "FRANCECONNECT_CLIENT_SECRET") if not settings.get(k)]
+        if missing:
+            raise ConfigError(f"{', '.join(missing)} must be set in production (PORTAL_ENV=production).")
+        local_secret = settings["FRANCECONNECT_CLIENT_SECRET"] == DEV_FRANCECONNECT_CLIENT_SECRET
+        if _is_local(settings["FRANCECONNECT_ISSUER"]) or local_secret:
+            raise ConfigError(
+                "Production refuses the local FranceConnect: FRANCECONNECT_ISSUER must be the real "
+                "FranceConnect over https (https://oidc.franceconnect.gouv.fr/api/v2)."
+            )
+    settings["PUBLIC_URL"] = (settings.get("PUBLIC_URL") or dev_public_url()).rstrip("/")
+    settings["FRANCECONNECT_ISSUER"] = settings["FRANCECONNECT_ISSUER"] or local_franceconnect_issuer()
+    settings["FRANCECONNECT_CLIENT_ID"] = settings["FRANCECONNECT_CLIENT_ID"] or DEV_FRANCECONNECT_CLIENT_ID
+    settings["FRANCECONNECT_CLIENT_SECRET"] = (settings["FRANCECONNECT_CLIENT_SECRET"]
+                                               or DEV_FRANCECONNECT_CLIENT_SECRET)
+
+
 def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None = None) -> dict:
     instance = Path(instance_path)
     env = os.environ
@@ -66,6 +106,28 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         "QUICK_EXIT_URL": env.get("QUICK_EXIT_URL", "https://meteofrance.com/"),
         # Fiches older than this are shown with a "may be out of date" notice.
         "FICHE_MAX_AGE_DAYS": int(env.get("FICHE_MAX_AGE_DAYS", "365")),
+        # FranceConnect v2. Development and tests use the local FranceConnect;
+        # production must name the real one (https://oidc.franceconnect.gouv.fr/api/v2).
+        "PUBLIC_URL": env.get("PUBLIC_URL"),
+        "FRANCECONNECT_ISSUER": env.get("FRANCECONNECT_ISSUER"),
+        "FRANCECONNECT_CLIENT_ID": env.get("FRANCECONNECT_CLIENT_ID"),
+        "FRANCECONNECT_CLIENT_SECRET": env.get("FRANCECONNECT_CLIENT_SECRET"),
+        "FRANCECONNECT_SCOPES": env.get("FRANCECONNECT_SCOPES", DEFAULT_SCOPES),
+        "FRANCECONNECT_TIMEOUT": float(env.get("FRANCECONNECT_TIMEOUT", "5")),
+        # Sessions: 30 minutes without activity, 12 hours in all.
+        "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", "30")),
+        "SESSION_ABSOLUTE_HOURS": int(env.get("SESSION_ABSOLUTE_HOURS", "12")),
+        # E-mail: kept in the local outbox (page /dev/boite-mail and console) in
+        # development and tests; sent by SMTP in production.
+        "MAIL_BACKEND": env.get("MAIL_BACKEND", "smtp" if production else "outbox"),
+        "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": int(env.get("MAIL_PORT", "587")),
+        "MAIL_USE_TLS": _flag(env.get("MAIL_USE_TLS"), default=True),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": env.get("MAIL_FROM", "Portail citoyen <ne-pas-repondre@portail-citoyen.local>"),
+        # One-time codes sent for the e-mail sign-in, per visitor address and per e-mail.
+        "LOGIN_CODE_RATE_LIMIT": env.get("LOGIN_CODE_RATE_LIMIT", "3 per 10 minutes"),
         # Address shown on the accessibility statement for reporting a barrier.
         "ACCESSIBILITY_CONTACT": env.get("ACCESSIBILITY_CONTACT", ""),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
@@ -95,6 +157,7 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         if production:
             raise ConfigError("SECRET_KEY must be set in production (PORTAL_ENV=production).")
         settings["SECRET_KEY"] = _dev_secret(instance)
+    _franceconnect_settings(settings, production)
     if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         options = dict(settings["SQLALCHEMY_ENGINE_OPTIONS"])
         options.setdefault(

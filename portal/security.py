@@ -38,15 +38,21 @@ def csp_nonce() -> str:
     return nonce
 
 
+def csp_allow(directive: str, source: str) -> None:
+    """Add a source to one directive of this response's policy only."""
+    values = g.setdefault("csp_extra", {}).setdefault(directive, [])
+    if source not in values:
+        values.append(source)
+
+
 def csp_extend(**sources: str) -> Callable:
     """Let one view add sources to CSP directives, e.g. ``img_src="https://tiles.example"``."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
-            extra = g.setdefault("csp_extra", {})
             for directive, value in sources.items():
-                extra.setdefault(directive.replace("_", "-"), []).append(value)
+                csp_allow(directive.replace("_", "-"), value)
             return view(*args, **kwargs)
 
         return wrapper

@@ -46,7 +46,7 @@ PACKAGES = {
 DSFR_COMPONENTS = [
     "link", "button", "badge", "tag", "breadcrumb", "callout", "alert", "card", "tile",
     "form", "input", "search", "logo", "skiplink", "navigation", "modal", "header",
-    "footer", "pagination",
+    "footer", "pagination", "connect",
 ]
 
 # The icons the templates and the catalogue use; tests/test_vendor.py checks the list.

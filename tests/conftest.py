@@ -11,13 +11,18 @@ a transaction rolled back at the end (``db_session``).
 from __future__ import annotations
 
 import os
+import socket
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
 
+import local_franceconnect
 from app import create_app
 from catalogue.loader import import_fiches, load_content
 from portal.config import ROOT
@@ -53,6 +58,49 @@ def _database_url(tmp: Path) -> tuple[str, dict]:
     return url, options
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """A WSGI app served by Werkzeug in a thread, on loopback."""
+
+    def __init__(self, application, port: int = 0) -> None:
+        self.server = make_server("127.0.0.1", port, application, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+@dataclass
+class LocalFranceConnect:
+    """The local FranceConnect of the test session, and where the portal will answer."""
+
+    server: LiveServer
+    provider: local_franceconnect.Provider
+    issuer: str
+    portal_url: str
+
+
+@pytest.fixture(scope="session")
+def local_fc():
+    """The local FranceConnect over real HTTP, as the portal's client will reach the real one."""
+    port = free_port()
+    portal_url = f"http://127.0.0.1:{free_port()}"
+    issuer = f"http://127.0.0.1:{port}/api/v2"
+    fc_app = local_franceconnect.create_app({"TESTING": True, "PORTAL_ENV": "test", "ISSUER": issuer,
+                                            "PORTAL_PUBLIC_URL": portal_url})
+    server = LiveServer(fc_app, port)
+    yield LocalFranceConnect(server, fc_app.extensions["local_franceconnect"], issuer, portal_url)
+    server.stop()
+
+
 def make_config(tmp: Path, database: tuple[str, dict] | None = None, **overrides) -> dict:
     """Test settings; a throwaway SQLite file unless ``database`` says otherwise."""
     url, engine_options = database or (f"sqlite:///{tmp / 'portal.db'}", {})
@@ -70,13 +118,22 @@ def make_config(tmp: Path, database: tuple[str, dict] | None = None, **overrides
     return config
 
 
+def make_app(tmp: Path, **overrides):
+    """A throwaway portal on an empty SQLite database with the schema (no catalogue, no index)."""
+    application = create_app(make_config(tmp, **overrides))
+    with application.app_context():
+        db.create_all()
+    return application
+
+
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
+def app(tmp_path_factory, local_fc):
     """The portal on the full real catalogue, built once per test session."""
     tmp = tmp_path_factory.mktemp("portal")
-    application = create_app(
-        make_config(tmp, database=_database_url(tmp), SEARCH_INDEX_DIR=str(SHARED_INDEX_DIR))
-    )
+    application = create_app(make_config(
+        tmp, database=_database_url(tmp), SEARCH_INDEX_DIR=str(SHARED_INDEX_DIR),
+        FRANCECONNECT_ISSUER=local_fc.issuer, PUBLIC_URL=local_fc.portal_url,
+    ))
     with application.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         load_content(db.session)
@@ -95,12 +152,6 @@ def client(app):
     return app.test_client()
 
 
-@pytest.fixture
-def app_context(app):
-    with app.app_context():
-        yield
-
-
 class _ConnectionSession(FlaskSession):
     """Flask-SQLAlchemy's session, bound to the test's own connection."""
 
@@ -110,19 +161,23 @@ class _ConnectionSession(FlaskSession):
 
 @pytest.fixture
 def db_session(app):
-    """A session whose every change, commits included, is rolled back after the test."""
+    """A session whose every change, commits included, is rolled back after the test.
+
+    The test body and every request the test makes share it; no application
+    context stays pushed, so each request still gets its own (and its own ``g``).
+    """
     with app.app_context():
         connection = db.engine.connect()
-        outer = connection.begin()
-        original = db.session
-        db.session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint",
-             "class_": _ConnectionSession}
-        )
-        try:
-            yield db.session
-        finally:
-            db.session.remove()
-            db.session = original
-            outer.rollback()
-            connection.close()
+    outer = connection.begin()
+    original = db.session
+    db.session = db._make_scoped_session(
+        {"bind": connection, "join_transaction_mode": "create_savepoint",
+         "class_": _ConnectionSession, "scopefunc": lambda: "test"}
+    )
+    try:
+        yield db.session
+    finally:
+        db.session.remove()
+        db.session = original
+        outer.rollback()
+        connection.close()

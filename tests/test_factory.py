@@ -47,11 +47,48 @@ def test_development_defaults_are_embedded_and_local(tmp_path, monkeypatch):
     assert load_settings(tmp_path)["SECRET_KEY"] == settings["SECRET_KEY"]
 
 
-def test_environment_variables_override_defaults(tmp_path, monkeypatch):
+PRODUCTION_ENV = {
+    "PORTAL_ENV": "production",
+    "SECRET_KEY": "s" * 40,
+    "DATABASE_URL": "postgresql+psycopg://db.example/portal",
+    "PUBLIC_URL": "https://portail.example.gouv.fr",
+    "FRANCECONNECT_ISSUER": "https://oidc.franceconnect.gouv.fr/api/v2",
+    "FRANCECONNECT_CLIENT_ID": "client-de-production",
+    "FRANCECONNECT_CLIENT_SECRET": "secret-de-production",
+}
+
+
+def _production(monkeypatch, **changes):
+    for name, value in {**PRODUCTION_ENV, **changes}.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+
+
+def test_production_refuses_to_start_on_the_local_franceconnect(tmp_path, monkeypatch):
+    for issuer in ("http://127.0.0.1:5001/api/v2", "https://localhost/api/v2", "http://oidc.example/api/v2"):
+        _production(monkeypatch, FRANCECONNECT_ISSUER=issuer)
+        with pytest.raises(ConfigError, match="local FranceConnect"):
+            load_settings(tmp_path)
+    _production(monkeypatch, FRANCECONNECT_CLIENT_SECRET="secret-du-franceconnect-local-ne-pas-utiliser-en-production")
+    with pytest.raises(ConfigError, match="local FranceConnect"):
+        load_settings(tmp_path)
+    _production(monkeypatch, FRANCECONNECT_CLIENT_ID=None)
+    with pytest.raises(ConfigError, match="FRANCECONNECT_CLIENT_ID"):
+        load_settings(tmp_path)
+
+
+def test_the_local_franceconnect_refuses_to_start_in_production(monkeypatch):
+    import local_franceconnect
+
     monkeypatch.setenv("PORTAL_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "s" * 40)
-    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db.example/portal")
-    monkeypatch.setenv("SEARCH_INDEX_DIR", "/srv/index")
+    with pytest.raises(RuntimeError, match="production"):
+        local_franceconnect.create_app()
+
+
+def test_environment_variables_override_defaults(tmp_path, monkeypatch):
+    _production(monkeypatch, SEARCH_INDEX_DIR="/srv/index")
     settings = load_settings(tmp_path)
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://db.example/portal"
     assert settings["SEARCH_INDEX_DIR"] == "/srv/index"

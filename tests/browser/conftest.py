@@ -7,7 +7,6 @@ requests anything from another origin, or throws a JavaScript error.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
-from werkzeug.serving import make_server
+
+from tests.conftest import LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -29,20 +29,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
   window.__reportCsp(`${event.effectiveDirective} blocked ${event.blockedURI} on ${location.pathname}`);
 });
 """
-
-
-class LiveServer:
-    """A Flask app served by Werkzeug in a thread, on a free loopback port."""
-
-    def __init__(self, application) -> None:
-        self.server = make_server("127.0.0.1", 0, application, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=5)
 
 
 class _CspReportLog(logging.Handler):
@@ -67,8 +53,9 @@ def csp_report_log() -> Iterator[_CspReportLog]:
 
 
 @pytest.fixture(scope="session")
-def live_server(app, csp_report_log) -> Iterator[LiveServer]:
-    server = LiveServer(app)
+def live_server(app, local_fc, csp_report_log) -> Iterator[LiveServer]:
+    # The port FranceConnect (local) was told the portal answers on.
+    server = LiveServer(app, int(local_fc.portal_url.rsplit(":", 1)[1]))
     yield server
     server.stop()
 
@@ -91,13 +78,14 @@ class Watch:
     """What a test's pages did that they must not do."""
 
     origin: str
-    allowed_origins: set[str] = field(default_factory=set)
+    # Other origins a test expects: "stub" answers with a neutral page, "pass" lets the request through.
+    allowed_origins: dict[str, str] = field(default_factory=dict)
     foreign_requests: list[str] = field(default_factory=list)
     csp_violations: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
-    def allow(self, origin: str) -> None:
-        self.allowed_origins.add(origin)
+    def allow(self, origin: str, mode: str = "stub") -> None:
+        self.allowed_origins[origin] = mode
 
 
 def _watch(context: BrowserContext, origin: str) -> Watch:
@@ -106,7 +94,8 @@ def _watch(context: BrowserContext, origin: str) -> Watch:
     def route(route, request):
         parts = urlsplit(request.url)
         request_origin = f"{parts.scheme}://{parts.netloc}"
-        if parts.scheme in ("data", "blob") or request_origin == watch.origin:
+        if (parts.scheme in ("data", "blob") or request_origin == watch.origin
+                or watch.allowed_origins.get(request_origin) == "pass"):
             route.continue_()
         elif request_origin in watch.allowed_origins:
             route.fulfill(status=200, content_type="text/html",

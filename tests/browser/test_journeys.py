@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from flask import render_template_string
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer
+from tests.conftest import LiveServer, make_app
 
 FIRST_RESULT = "#search-results ol.portal-results > li h2 a, #live-results ol.portal-results > li h2 a"
 
@@ -127,12 +128,7 @@ def test_quick_exit_without_javascript_is_a_plain_link(page_without_js, app):
 
 def test_unsafe_htmx_requests_carry_the_csrf_token(browser, tmp_path, csp_report_log):
     """A page declaring its token: an htmx POST goes through; without it, it is refused."""
-    from flask import render_template_string
-
-    from app import create_app
-    from tests.conftest import make_config
-
-    application = create_app(make_config(tmp_path))
+    application = make_app(tmp_path)
 
     @application.get("/_form")
     def form():

@@ -7,10 +7,9 @@ import re
 
 from flask_wtf.csrf import generate_csrf
 
-from app import create_app
 from portal.assets import fingerprint
 from portal.config import ROOT
-from tests.conftest import make_config
+from tests.conftest import make_app
 
 
 def test_pages_link_fingerprinted_assets_with_integrity(client):
@@ -68,7 +67,7 @@ def test_pages_and_json_are_compressed(client):
 
 def test_a_page_holding_a_csrf_token_is_never_compressed(tmp_path):
     """BREACH: a compressed page that reflects input and holds a secret leaks the secret."""
-    application = create_app(make_config(tmp_path))
+    application = make_app(tmp_path)
 
     @application.get("/_form")
     def form():

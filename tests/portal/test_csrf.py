@@ -7,8 +7,7 @@ import re
 from flask import Flask
 from flask_wtf.csrf import generate_csrf
 
-from app import create_app
-from tests.conftest import make_config
+from tests.conftest import make_app
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Browsers post CSP reports on their own and cannot send a token.
@@ -39,7 +38,7 @@ def test_every_unsafe_route_refuses_a_request_without_token(app):
 
 
 def test_the_token_is_accepted_in_the_header_htmx_sends(tmp_path):
-    application = create_app(make_config(tmp_path))
+    application = make_app(tmp_path)
 
     @application.get("/_form")
     def form():

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app import create_app
-from tests.conftest import make_config
+from tests.conftest import make_app
 
 
 def test_every_response_carries_a_strict_policy_with_a_fresh_nonce(client):
@@ -42,7 +41,7 @@ def test_hsts_over_https(client):
 def test_forwarded_headers_count_only_behind_a_trusted_proxy(client, tmp_path):
     spoofed = client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" not in spoofed.headers
-    behind_proxy = create_app(make_config(tmp_path, TRUSTED_PROXIES=1)).test_client()
+    behind_proxy = make_app(tmp_path, TRUSTED_PROXIES=1).test_client()
     forwarded = behind_proxy.get("/healthz", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" in forwarded.headers
 
@@ -97,3 +96,12 @@ def test_the_policy_names_its_report_endpoint(client):
     headers = client.get("/").headers
     assert "report-uri /csp-report" in headers["Content-Security-Policy"]
     assert headers["Reporting-Endpoints"] == 'csp="/csp-report"'
+
+
+def test_only_pages_with_a_form_to_franceconnect_may_submit_there(app, client):
+    from urllib.parse import urlsplit
+
+    issuer = urlsplit(app.config["FRANCECONNECT_ISSUER"])
+    origin = f"{issuer.scheme}://{issuer.netloc}"
+    assert f"form-action 'self' {origin}" in client.get("/connexion").headers["Content-Security-Policy"]
+    assert origin not in client.get("/").headers["Content-Security-Policy"]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app import create_app
-from tests.conftest import make_config
+from tests.conftest import make_app
 
 LIFE_EVENT_TITLES = [
     "J&#39;ai été victime d&#39;un vol ou d&#39;un cambriolage",
@@ -63,7 +62,7 @@ def test_health_answers_when_database_and_index_answer(client):
 
 
 def test_health_reports_a_missing_index(tmp_path):
-    broken = create_app(make_config(tmp_path, SEARCH_INDEX_DIR=str(tmp_path / "nothing-here")))
+    broken = make_app(tmp_path, SEARCH_INDEX_DIR=str(tmp_path / "nothing-here"))
     page = broken.test_client().get("/healthz")
     assert page.status_code == 503
     assert page.get_json()["checks"]["search"] == "unavailable"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app import create_app
-from tests.conftest import make_config
+from tests.conftest import make_app
 
 
 def test_results_page_works_without_javascript(client):
@@ -101,7 +100,7 @@ def test_api_errors_are_french_json(client):
 
 
 def test_search_is_rate_limited(tmp_path):
-    limited = create_app(make_config(tmp_path, SEARCH_RATE_LIMIT="3 per minute"))
+    limited = make_app(tmp_path, SEARCH_RATE_LIMIT="3 per minute")
     client = limited.test_client()
     codes = [client.get("/api/v1/search?q=vol").status_code for _ in range(3)]
     blocked = client.get("/api/v1/search?q=vol")
@@ -114,7 +113,7 @@ def test_search_is_rate_limited(tmp_path):
 
 
 def test_a_missing_index_gives_a_french_503_and_the_rest_of_the_portal_works(tmp_path):
-    broken = create_app(make_config(tmp_path, SEARCH_INDEX_DIR=str(tmp_path / "nothing")))
+    broken = make_app(tmp_path, SEARCH_INDEX_DIR=str(tmp_path / "nothing"))
     client = broken.test_client()
     page = client.get("/recherche?q=vol")
     assert page.status_code == 503

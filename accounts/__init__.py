@@ -1,0 +1,62 @@
+"""Accounts: FranceConnect sign-in, the e-mail alternative, server-side sessions, "Mon espace"."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Flask, request
+from flask_login import LoginManager, current_user
+
+from accounts.franceconnect import FranceConnectClient
+from accounts.models import Account
+from accounts.sessions import DatabaseSessionInterface
+from portal.extensions import db
+from portal.security import csp_allow
+
+# Pages with a form that leads to FranceConnect: the sign-in button, and the
+# sign-out button every page shows to a signed-in citizen.
+FORMS_TO_FRANCECONNECT = {"accounts.login", "accounts.email_start", "accounts.email_verify",
+                          "accounts.franceconnect_callback", "accounts.franceconnect_start"}
+
+login_manager = LoginManager()
+login_manager.login_view = "accounts.login"
+# The sign-in page says why when it gets a "next" address; nothing is flashed.
+login_manager.login_message = None
+# Sessions get a new identifier at sign-in and end after 30 minutes idle; Flask-Login's
+# check of the visitor's address would sign people out each time a phone changes network.
+login_manager.session_protection = None
+
+
+@login_manager.user_loader
+def load_account(account_id: str) -> Account | None:
+    if not account_id.isdigit():
+        return None
+    return db.session.get(Account, int(account_id))
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = DatabaseSessionInterface(
+        idle=timedelta(minutes=app.config["SESSION_IDLE_MINUTES"]),
+        absolute=timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"]),
+    )
+    login_manager.init_app(app)
+    issuer = urlsplit(app.config["FRANCECONNECT_ISSUER"])
+    fc_origin = f"{issuer.scheme}://{issuer.netloc}"
+
+    @app.before_request
+    def allow_forms_to_franceconnect() -> None:
+        # CSP form-action also governs the redirects that follow a form's submission.
+        if request.endpoint in FORMS_TO_FRANCECONNECT or current_user.is_authenticated:
+            csp_allow("form-action", fc_origin)
+
+    public = app.config["PUBLIC_URL"]
+    app.extensions["franceconnect"] = FranceConnectClient(
+        issuer=app.config["FRANCECONNECT_ISSUER"],
+        client_id=app.config["FRANCECONNECT_CLIENT_ID"],
+        client_secret=app.config["FRANCECONNECT_CLIENT_SECRET"],
+        redirect_uri=f"{public}/connexion/franceconnect/retour",
+        post_logout_redirect_uri=f"{public}/deconnexion/retour",
+        scopes=app.config["FRANCECONNECT_SCOPES"],
+        timeout=app.config["FRANCECONNECT_TIMEOUT"],
+    )

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""``make run``: the portal and the local FranceConnect, side by side, stopped together.
+
+The portal is served by gunicorn (2 workers) on $PORT (default 5000); the
+local FranceConnect by gunicorn (1 process: its codes and tokens live in
+memory) on $LOCAL_FC_PORT (default 5001). Ctrl+C stops both.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    port = os.environ.get("PORT", "5000")
+    fc_port = os.environ.get("LOCAL_FC_PORT", "5001")
+    env = dict(os.environ, PORT=port, LOCAL_FC_PORT=fc_port,
+               PUBLIC_URL=os.environ.get("PUBLIC_URL", f"http://127.0.0.1:{port}"))
+    gunicorn = [sys.executable, "-m", "gunicorn"]
+    processes = [
+        subprocess.Popen([*gunicorn, "--workers", "1", "--threads", "4", "--bind", f"127.0.0.1:{fc_port}",
+                          "local_franceconnect:app"], cwd=ROOT, env=env),
+        subprocess.Popen([*gunicorn, "--workers", "2", "--bind", f"127.0.0.1:{port}", "app:app"],
+                         cwd=ROOT, env=env),
+    ]
+    print(f"Portail citoyen : {env['PUBLIC_URL']}  —  FranceConnect local : http://127.0.0.1:{fc_port}/api/v2",
+          flush=True)
+
+    def stop(*_):
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        # If either stops, stop the other: half a development setup is worse than none.
+        while all(p.poll() is None for p in processes):
+            try:
+                processes[0].wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                continue
+    finally:
+        stop()
+        for process in processes:
+            process.wait(timeout=10)
+    return max(p.returncode or 0 for p in processes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
