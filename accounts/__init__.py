@@ -12,6 +12,7 @@ from accounts.franceconnect import FranceConnectClient
 from accounts.models import Account
 from accounts.sessions import DatabaseSessionInterface
 from portal.extensions import db
+from portal.params import small_integer
 from portal.security import csp_allow
 
 # Pages with a form that leads to FranceConnect: the sign-in button, and the
@@ -30,9 +31,8 @@ login_manager.session_protection = None
 
 @login_manager.user_loader
 def load_account(account_id: str) -> Account | None:
-    if not account_id.isdigit():
-        return None
-    return db.session.get(Account, int(account_id))
+    number = small_integer(str(account_id)) if len(str(account_id)) <= 6 else None
+    return db.session.get(Account, number) if number is not None else None
 
 
 def init_app(app: Flask) -> None:

@@ -11,7 +11,7 @@ from catalogue.views import entry_url
 from portal.errors import UserError
 from portal.extensions import db
 from portal.htmx import render
-from portal.params import page_number
+from portal.params import page_number, small_integer
 from portal.security import limiter
 from search import services
 from search.engine import MAX_QUERY_CHARS, SearchUnavailable
@@ -86,10 +86,10 @@ def api_search():
     query = request.args.get("q", "").strip()
     if not query:
         raise UserError(400, "Le paramètre q (le texte recherché) est obligatoire.")
-    raw_limit = request.args.get("limit", "10")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= API_MAX_LIMIT:
+    limit = small_integer(request.args.get("limit", "10"))
+    if limit is None or not 1 <= limit <= API_MAX_LIMIT:
         raise UserError(400, f"Le paramètre limit doit être un nombre entier entre 1 et {API_MAX_LIMIT}.")
-    found = services.search(query[: MAX_QUERY_CHARS * 2], limit=int(raw_limit))
+    found = services.search(query[: MAX_QUERY_CHARS * 2], limit=limit)
     return jsonify(
         {
             "query": found.query,

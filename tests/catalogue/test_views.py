@@ -115,7 +115,7 @@ def test_procedures_api_pages_through_every_published_entry(client, db_session):
 
 
 def test_procedures_api_explains_bad_pages_in_french(client):
-    for bad in ("0", "-1", "abc", "1.5", "99999999"):
+    for bad in ("0", "-1", "abc", "1.5", "99999999", "²", "١"):
         page = client.get(f"/api/v1/procedures?page={bad}")
         assert page.status_code == 400
         assert "page" in page.get_json()["error"]

@@ -78,6 +78,7 @@ def test_pagination(client):
     assert "(page 2)" in second
     assert client.get("/recherche?q=carte&page=0").status_code == 400
     assert client.get("/recherche?q=carte&page=101").status_code == 400
+    assert client.get("/recherche?q=carte&page=²").status_code == 400
 
 
 def test_api_contract(client):
@@ -93,7 +94,8 @@ def test_api_contract(client):
 
 def test_api_errors_are_french_json(client):
     for url in ("/api/v1/search", "/api/v1/search?q=", "/api/v1/search?q=vol&limit=0",
-                "/api/v1/search?q=vol&limit=51", "/api/v1/search?q=vol&limit=dix"):
+                "/api/v1/search?q=vol&limit=51", "/api/v1/search?q=vol&limit=dix",
+                "/api/v1/search?q=vol&limit=³"):
         response = client.get(url)
         assert response.status_code == 400
         assert response.is_json and response.get_json()["error"].startswith("Le paramètre")
