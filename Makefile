@@ -46,6 +46,7 @@ data: setup
 	$(FLASK) db upgrade
 	$(FLASK) catalogue load
 	$(FLASK) catalogue import-fiches
+	$(FLASK) maps load
 	$(FLASK) search ensure
 
 # The portal and the local FranceConnect, under gunicorn as in production
@@ -73,6 +74,7 @@ eval: data
 
 bench: data $(CHROMIUM) scripts/lighthouse/node_modules/.installed
 	$(FLASK) search bench
+	$(FLASK) maps bench
 	$(DEV_ENV) $(BIN)/python scripts/bench_pages.py
 
 clean:

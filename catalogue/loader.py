@@ -32,6 +32,7 @@ from catalogue.models import (
     RelatedProcedure,
 )
 from catalogue.text import clean_fiche_text, first_paragraph
+from portal.redirects import local_path
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -42,7 +43,7 @@ PROCEDURE_FIELDS = {
     "slug", "title", "summary", "institution", "channels", "franceconnect", "external_url",
     "external_label", "keywords", "alert", "contacts", "for_whom", "conditions", "steps",
     "documents", "delays_cost", "related", "links", "sources", "sensitive", "verified_on",
-    "status", "superseded_by",
+    "status", "superseded_by", "service_path", "service_label",
 }
 REQUIRED_PROCEDURE_FIELDS = {"slug", "title", "summary", "status"}
 
@@ -129,6 +130,8 @@ def read_content(content_dir: Path = CONTENT_DIR) -> tuple[list[dict], list[dict
         for channel in p.get("channels", []):
             if channel not in CHANNELS:
                 problems.append(f"{name}: canal inconnu {channel!r}")
+        if p.get("service_path") and local_path(p["service_path"]) is None:
+            problems.append(f"{name}: service_path doit être un chemin du portail")
         if p.get("superseded_by") and p["superseded_by"] not in known:
             problems.append(f"{name}: remplaçant inconnu {p['superseded_by']!r}")
         for other in p.get("related", []):
@@ -177,6 +180,8 @@ def _procedure_values(entry: dict, institutions: dict[str, Institution]) -> dict
         "sensitive": bool(entry.get("sensitive", False)),
         "verified_on": entry.get("verified_on"),
         "superseded_by": entry.get("superseded_by"),
+        "service_path": entry.get("service_path"),
+        "service_label": entry.get("service_label"),
     }
 
 

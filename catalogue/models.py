@@ -77,6 +77,9 @@ class Procedure(db.Model):
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     requires_franceconnect: Mapped[bool] = mapped_column(Boolean, default=False)
     external_url: Mapped[str | None] = mapped_column(String(500))
+    # A service the portal itself provides for this procedure ("/commissariats").
+    service_path: Mapped[str | None] = mapped_column(String(200))
+    service_label: Mapped[str | None] = mapped_column(String(200))
     external_label: Mapped[str | None] = mapped_column(String(200))
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     contacts: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)

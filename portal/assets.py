@@ -23,6 +23,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 
 FINGERPRINT_LENGTH = 12
 FINGERPRINTED = re.compile(rf"\.[0-9a-f]{{{FINGERPRINT_LENGTH}}}\.[A-Za-z0-9]+$")
+FINGERPRINT_IN_NAME = re.compile(rf"\.[0-9a-f]{{{FINGERPRINT_LENGTH}}}\.(?=[A-Za-z0-9]+$)")
 COMPRESSIBLE = {".css", ".js", ".svg", ".json", ".webmanifest", ".txt"}
 ONE_YEAR = 31_536_000
 
@@ -72,6 +73,8 @@ class AssetRegistry:
             integrity = "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
             self.by_public[public] = Asset(path, data, mimetype, integrity)
             self.public_name[logical] = public
+            if public == logical:  # already fingerprinted: also known by its plain name
+                self.public_name[FINGERPRINT_IN_NAME.sub(".", logical)] = public
 
     def url(self, logical: str) -> str:
         try:

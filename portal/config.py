@@ -84,6 +84,15 @@ def _franceconnect_settings(settings: dict, production: bool) -> None:
                                                or DEV_FRANCECONNECT_CLIENT_SECRET)
 
 
+def _map_tiles_settings(settings: dict) -> None:
+    """The tile server is the one origin map pages may load from: an https URL with {z}, {x} and {y}."""
+    url = settings["MAP_TILES_URL"]
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.netloc or not all(k in url for k in ("{z}", "{x}", "{y}")):
+        raise ConfigError("MAP_TILES_URL must be an https URL with {z}, {x} and {y} "
+                          "(https://tile.openstreetmap.org/{z}/{x}/{y}.png by default).")
+
+
 def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None = None) -> dict:
     instance = Path(instance_path)
     env = os.environ
@@ -128,6 +137,14 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         "MAIL_FROM": env.get("MAIL_FROM", "Portail citoyen <ne-pas-repondre@portail-citoyen.local>"),
         # One-time codes sent for the e-mail sign-in, per visitor address and per e-mail.
         "LOGIN_CODE_RATE_LIMIT": env.get("LOGIN_CODE_RATE_LIMIT", "3 per 10 minutes"),
+        # Map tiles: the only requests the portal lets leave for another site.
+        # Default OpenStreetMap; the State's IGN Géoplateforme "Plan IGN" is documented in .env.example.
+        "MAP_TILES_URL": env.get("MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+        "MAP_TILES_ATTRIBUTION": env.get(
+            "MAP_TILES_ATTRIBUTION",
+            '&copy; les contributeurs d\'<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+        ),
+        "MAP_TILES_MAX_ZOOM": int(env.get("MAP_TILES_MAX_ZOOM", "19")),
         # Address shown on the accessibility statement for reporting a barrier.
         "ACCESSIBILITY_CONTACT": env.get("ACCESSIBILITY_CONTACT", ""),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
@@ -143,6 +160,8 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "SEARCH_RATE_LIMIT": env.get("SEARCH_RATE_LIMIT", "120 per minute"),
+        # One budget per visitor for the station finder, its suggestions and its API.
+        "FINDER_RATE_LIMIT": env.get("FINDER_RATE_LIMIT", "300 per minute"),
         # Reverse proxies in front of the portal whose X-Forwarded-* headers are trusted
         # (client address for rate limits, HTTPS for HSTS and secure cookies). 0: none.
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
@@ -158,6 +177,7 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
             raise ConfigError("SECRET_KEY must be set in production (PORTAL_ENV=production).")
         settings["SECRET_KEY"] = _dev_secret(instance)
     _franceconnect_settings(settings, production)
+    _map_tiles_settings(settings)
     if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         options = dict(settings["SQLALCHEMY_ENGINE_OPTIONS"])
         options.setdefault(

@@ -93,7 +93,11 @@ def set_security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     # Violence pages send no referrer at all: the next site must not learn where the visitor was.
     response.headers["Referrer-Policy"] = g.get("referrer_policy", "strict-origin-when-cross-origin")
-    response.headers["Permissions-Policy"] = PERMISSIONS_POLICY
+    policy = PERMISSIONS_POLICY
+    if g.get("permissions_policy_geolocation"):
+        # The station finder's "autour de moi": asked of the visitor only when they click it.
+        policy = policy.replace("geolocation=()", "geolocation=(self)")
+    response.headers["Permissions-Policy"] = policy
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"

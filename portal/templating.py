@@ -24,6 +24,15 @@ def date_fr(value: date | datetime | None) -> str:
     return f"{day} {MONTHS[value.month - 1]} {value.year}"
 
 
+def km(value: float) -> str:
+    """"850 m", "2,3 km", "18 km": French decimal comma, a precision a walker can use."""
+    if round(value, 2) < 1:
+        return f"{round(value * 1000, -1):.0f} m"
+    if round(value, 1) < 10:
+        return f"{value:.1f} km".replace(".", ",")
+    return f"{value:.0f} km"
+
+
 def thousands(value: int) -> str:
     """4 873 with a narrow no-break space, the French thousands separator."""
     return f"{value:,}".replace(",", "\u202f")
@@ -36,6 +45,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         date_fr=date_fr,
         thousands=thousands,
+        km=km,
         blocks=blocks,
         highlight=highlight_words,
     )

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalogue import services as catalogue
+from maps import services as maps
 from portal.extensions import csrf, db
 from portal.security import CSP_REPORT_PATH, limiter, mark_sensitive
 from search import services as search
@@ -49,6 +50,7 @@ def sources():
         "portal/sources.html",
         own_count=own,
         fiche_count=catalogue.published_count(db.session) - own,
+        stations=maps.data_summary(db.session),
     )
 
 

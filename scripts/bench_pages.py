@@ -32,6 +32,8 @@ PAGES = {
     "résultats de recherche": "/recherche?q=vol+de+papiers",
     "démarche": "/demarches/plainte-en-ligne",
     "situation": "/situations/vol-cambriolage",
+    "unités proches (liste et carte)": "/commissariats?q=72000",
+    "unité": "/commissariats/commissariat_police-72181-01",
 }
 HOME_BUDGET_KB = 250
 

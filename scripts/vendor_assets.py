@@ -40,13 +40,22 @@ PACKAGES = {
         "version": "2.0.11",
         "integrity": "sha512-Thx/WtpeOQqSrqBCw/A1cwGJGg4UrVa3+sW0GmrM3p4gJgO89ecH4qtbnyzDDWFvBTqjnIMCgELTNt636dtamA==",
     },
+    # The station map (folium renders Leaflet; folium's CDN defaults are replaced).
+    "leaflet": {
+        "version": "1.9.4",
+        "integrity": "sha512-nxS1ynzJOmOlHp+iL3FyWqK89GtNL8U8rvlMOsQdTTssxZwCXh8N2NB3GDQOL+YR3XnWyZAxwQixURb+FA74PA==",
+    },
+    "leaflet.markercluster": {
+        "version": "1.5.3",
+        "integrity": "sha512-vPTw/Bndq7eQHjLBVlWpnGeLa3t+3zGiuM7fJwCkiMFq+nmRuG3RI3f7f4N4TDX7T4NpbAXpR2+NTRSEGfCSeA==",
+    },
 }
 
 # DSFR parts bundled into one stylesheet, in cascade order (core first).
 DSFR_COMPONENTS = [
     "link", "button", "badge", "tag", "breadcrumb", "callout", "alert", "card", "tile",
     "form", "input", "search", "logo", "skiplink", "navigation", "modal", "header",
-    "footer", "pagination", "connect",
+    "footer", "pagination", "connect", "radio", "checkbox",
 ]
 
 # The icons the templates and the catalogue use; tests/test_vendor.py checks the list.
@@ -196,6 +205,27 @@ def vendor_htmx(package: Path, out: Path) -> None:
     shutil.copyfile(package / "LICENSE", out / "LICENSE")
 
 
+def vendor_leaflet(package: Path, out: Path) -> None:
+    dist = package / "dist"
+    (out / "leaflet.css").write_text(bundle_css(dist, ["leaflet.css"], out), encoding="utf-8")
+    shutil.copyfile(dist / "leaflet.js", out / "leaflet.js")
+    # The marker images the portal's own icons use (the stylesheet references only some).
+    for name in ("marker-icon.png", "marker-icon-2x.png", "marker-shadow.png"):
+        data = (dist / "images" / name).read_bytes()
+        target = out / fingerprinted_name(f"images/{name}", data)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    shutil.copyfile(package / "LICENSE", out / "LICENSE")
+
+
+def vendor_markercluster(package: Path, out: Path) -> None:
+    dist = package / "dist"
+    css = bundle_css(dist, ["MarkerCluster.css", "MarkerCluster.Default.css"], out)
+    (out / "markercluster.css").write_text(css, encoding="utf-8")
+    shutil.copyfile(dist / "leaflet.markercluster.js", out / "leaflet.markercluster.js")
+    shutil.copyfile(package / "MIT-LICENCE.txt", out / "MIT-LICENCE.txt")
+
+
 def pins_digest() -> str:
     spec = {"packages": PACKAGES, "components": DSFR_COMPONENTS, "icons": DSFR_ICONS,
             "script": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}
@@ -215,10 +245,12 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         staging = work / "vendor"
-        (staging / "dsfr").mkdir(parents=True)
-        (staging / "htmx").mkdir(parents=True)
-        vendor_dsfr(fetch("@gouvfr/dsfr", PACKAGES["@gouvfr/dsfr"], work), staging / "dsfr")
-        vendor_htmx(fetch("htmx.org", PACKAGES["htmx.org"], work), staging / "htmx")
+        steps = {"dsfr": ("@gouvfr/dsfr", vendor_dsfr), "htmx": ("htmx.org", vendor_htmx),
+                 "leaflet": ("leaflet", vendor_leaflet),
+                 "markercluster": ("leaflet.markercluster", vendor_markercluster)}
+        for folder, (name, vendor) in steps.items():
+            (staging / folder).mkdir(parents=True)
+            vendor(fetch(name, PACKAGES[name], work), staging / folder)
         files = {
             str(p.relative_to(staging)): sri(p.read_bytes())
             for p in sorted(staging.rglob("*")) if p.is_file()

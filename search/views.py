@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from catalogue import services as catalogue
 from catalogue.views import entry_url
+from maps.services import station_shortcut
 from portal.errors import UserError
 from portal.extensions import db
 from portal.htmx import render
@@ -55,7 +56,7 @@ def results():
     per_page = PREVIEW_SIZE if preview else PER_PAGE
     offset = (page - 1) * per_page
     context = {"query": query, "results": None, "hits": [], "page": page, "pages": 0,
-               "offset": offset, "preview": preview, "error": False, "life_events": []}
+               "offset": offset, "preview": preview, "error": False, "life_events": [], "shortcut": None}
     status = 200
     if query:
         try:
@@ -76,6 +77,7 @@ def results():
             context["page_numbers"] = _page_numbers(page, context["pages"])
             if found.total == 0:
                 context["life_events"] = catalogue.life_events(db.session)
+            context["shortcut"] = station_shortcut(db.session, found.query)
     return render("search/results.html", "search/_results.html", status=status, **context)
 
 

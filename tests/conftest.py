@@ -25,6 +25,7 @@ from werkzeug.serving import make_server
 import local_franceconnect
 from app import create_app
 from catalogue.loader import import_fiches, load_content
+from maps.loader import load_all as load_maps
 from portal.config import ROOT
 from portal.extensions import db
 from portal.security import limiter
@@ -113,6 +114,7 @@ def make_config(tmp: Path, database: tuple[str, dict] | None = None, **overrides
         "SEARCH_INDEX_DIR": str(tmp / "search-index"),
         "PORTAL_DATA_DIR": str(DATA_DIR),
         "SEARCH_RATE_LIMIT": "10000 per minute",
+        "FINDER_RATE_LIMIT": "10000 per minute",
     }
     config.update(overrides)
     return config
@@ -138,6 +140,7 @@ def app(tmp_path_factory, local_fc):
         upgrade(directory=str(ROOT / "migrations"))
         load_content(db.session)
         import_fiches(db.session, DATA_DIR)
+        load_maps(db.session, DATA_DIR)
         db.session.commit()
         search_services.ensure_index(db.session, search_services.engine())
         db.session.remove()

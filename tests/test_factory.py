@@ -115,3 +115,12 @@ def test_importing_the_module_configures_nothing_until_app_is_used(monkeypatch, 
     assert "app" not in vars(module)
     assert module.app.name == "app"
     assert "app" in vars(module)
+
+
+@pytest.mark.parametrize("url", ["http://tile.example/{z}/{x}/{y}.png", "https://tile.example/tiles.png",
+                                 "javascript:alert(1)//{z}{x}{y}", "//tile.example/{z}/{x}/{y}.png"])
+def test_the_tile_server_must_be_https_with_coordinates(tmp_path, monkeypatch, url):
+    monkeypatch.setenv("PORTAL_ENV", "development")
+    monkeypatch.setenv("MAP_TILES_URL", url)
+    with pytest.raises(ConfigError, match="MAP_TILES_URL"):
+        load_settings(tmp_path)

@@ -38,7 +38,23 @@
     if (token) { event.detail.headers["X-CSRFToken"] = token; }
   });
 
-  document.querySelectorAll("[data-needs-js][hidden]").forEach(function (element) {
-    element.hidden = false;
+  /* Station finder: "autour de moi" asks for the position only when clicked. */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-locate]") : null;
+    if (!button) { return; }
+    event.preventDefault();
+    var form = button.form;
+    var status = document.getElementById(button.getAttribute("data-locate"));
+    if (!navigator.geolocation) {
+      status.textContent = "Votre navigateur ne permet pas de vous localiser : indiquez une commune ou un code postal.";
+      return;
+    }
+    status.textContent = "Recherche de votre position…";
+    navigator.geolocation.getCurrentPosition(function (position) {
+      form.elements.q.value = position.coords.latitude.toFixed(5) + "," + position.coords.longitude.toFixed(5);
+      form.submit();
+    }, function () {
+      status.textContent = "Votre position n'a pas pu être obtenue : indiquez une commune ou un code postal.";
+    }, {timeout: 10000, maximumAge: 60000});
   });
 })();

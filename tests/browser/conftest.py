@@ -6,8 +6,10 @@ requests anything from another origin, or throws a JavaScript error.
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,6 +24,10 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
 ]
+# A 1×1 transparent PNG: what the stubbed tile server answers.
+BLANK_TILE = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
 AXE_SOURCE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 
 REPORT_CSP = """
@@ -78,8 +84,10 @@ class Watch:
     """What a test's pages did that they must not do."""
 
     origin: str
-    # Other origins a test expects: "stub" answers with a neutral page, "pass" lets the request through.
+    # Other origins a test expects: "stub" answers with a neutral page, "tiles" with a blank map
+    # tile, "pass" lets the request through.
     allowed_origins: dict[str, str] = field(default_factory=dict)
+    tiles: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
     csp_violations: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -97,6 +105,9 @@ def _watch(context: BrowserContext, origin: str) -> Watch:
         if (parts.scheme in ("data", "blob") or request_origin == watch.origin
                 or watch.allowed_origins.get(request_origin) == "pass"):
             route.continue_()
+        elif watch.allowed_origins.get(request_origin) == "tiles":
+            route.fulfill(status=200, content_type="image/png", body=BLANK_TILE)
+            watch.tiles.append(request.url)
         elif request_origin in watch.allowed_origins:
             route.fulfill(status=200, content_type="text/html",
                           body="<!doctype html><html lang=fr><title>Site neutre</title><p>Météo</p>")
@@ -133,14 +144,24 @@ def _check(watch: Watch, csp_report_log: _CspReportLog, reported_before: int) ->
     assert watch.errors == [], f"JavaScript errors: {watch.errors}"
 
 
+@contextmanager
+def watched_context(browser: Browser, base_url: str, csp_report_log: _CspReportLog,
+                    **options) -> Iterator[tuple[BrowserContext, Watch]]:
+    """A browser context on a portal, failing the test on what its pages must not do."""
+    ctx = browser.new_context(base_url=base_url, locale="fr-FR", **options)
+    watch = _watch(ctx, base_url)
+    reported_before = len(csp_report_log.messages)
+    try:
+        yield ctx, watch
+    finally:
+        ctx.close()
+    _check(watch, csp_report_log, reported_before)
+
+
 @pytest.fixture
 def context(browser, live_server, csp_report_log) -> Iterator[tuple[BrowserContext, Watch]]:
-    ctx = browser.new_context(base_url=live_server.url, locale="fr-FR")
-    watch = _watch(ctx, live_server.url)
-    reported_before = len(csp_report_log.messages)
-    yield ctx, watch
-    ctx.close()
-    _check(watch, csp_report_log, reported_before)
+    with watched_context(browser, live_server.url, csp_report_log) as (ctx, watch):
+        yield ctx, watch
 
 
 @pytest.fixture
@@ -156,12 +177,8 @@ def watch(context) -> Watch:
 
 @pytest.fixture
 def page_without_js(browser, live_server, csp_report_log) -> Iterator[Page]:
-    ctx = browser.new_context(base_url=live_server.url, locale="fr-FR", java_script_enabled=False)
-    watch = _watch(ctx, live_server.url)
-    reported_before = len(csp_report_log.messages)
-    yield ctx.new_page()
-    ctx.close()
-    _check(watch, csp_report_log, reported_before)
+    with watched_context(browser, live_server.url, csp_report_log, java_script_enabled=False) as (ctx, _):
+        yield ctx.new_page()
 
 
 def run_axe(page: Page) -> list[dict]:

@@ -23,6 +23,12 @@ PAGE_TYPES = {
     "résultats": "/recherche?q=vol+de+papiers",
     "résultats page 2": "/recherche?q=carte&page=2",
     "aucun résultat": "/recherche?q=xqzwkj",
+    "trouver un commissariat": "/commissariats",
+    "unités proches (carte)": "/commissariats?q=72000",
+    "commune inconnue": "/commissariats?q=Lemanss",
+    "communes proposées": "/commissariats/communes?q=le+ma",
+    "unité avec horaires": "/commissariats/gendarmerie-01281-01",
+    "unités d'un département": "/commissariats/departement/72",
     "sources": "/sources",
     "déclaration d'accessibilité": "/accessibilite",
     "erreur 404": "/n-existe-pas",
@@ -30,8 +36,22 @@ PAGE_TYPES = {
 
 
 @pytest.mark.parametrize("url", PAGE_TYPES.values(), ids=PAGE_TYPES.keys())
-def test_no_wcag_violation(page, url):
+def test_no_wcag_violation(page, watch, url):
+    watch.allow("https://tile.openstreetmap.org", "tiles")  # the map pages' one other origin
     page.goto(url)
+    assert run_axe(page) == []
+
+
+def test_no_wcag_violation_with_a_popup_and_suggestions_open(page, watch):
+    watch.allow("https://tile.openstreetmap.org", "tiles")
+    page.goto("/commissariats/commissariat_police-72181-01")
+    page.get_by_role("button", name="Commissariat de police du Mans").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".leaflet-popup-content a")).to_be_visible()
+    assert run_axe(page) == []
+    page.goto("/commissariats")
+    page.get_by_label("Code postal, commune ou position").press_sequentially("le ma", delay=30)
+    expect(page.locator("#commune-suggestions a").first).to_be_visible()
     assert run_axe(page) == []
 
 
