@@ -146,7 +146,8 @@ def _station_json(s: StationRecord, distance_km: float | None) -> dict:
         "commune": s.commune, "phone": s.phone or None, "lat": s.latitude, "lon": s.longitude,
         "distance_km": None if distance_km is None else round(distance_km, 2), "open_now": s.open_now(),
         "hours": ({"weekly": [{"day": day, "hours": text} for day, text in s.schedule.lines()],
-                   "status": s.status(), "notes": s.schedule.notes, "source": s.hours_source}
+                   "status": s.status(), "open_on_sunday": s.open_on_sunday(),
+                   "notes": s.schedule.notes, "source": s.hours_source}
                   if s.schedule else None),
         "approximate_position": bool(s.position_note),
         "url": url_for("maps.station", station_id=s.id, _external=True),

@@ -41,6 +41,7 @@ def test_official_hours_are_structured(client):
     assert ornex["open_now"] in (True, False)
     assert ornex["hours"]["weekly"][6] == {"day": "Dimanche", "hours": "9 h – 12 h, 15 h – 18 h"}
     assert ornex["hours"]["status"].startswith(("Ouvert", "Fermé"))
+    assert ornex["hours"]["open_on_sunday"] is True
     assert "Ministère de l'Intérieur" in ornex["hours"]["source"]
 
 

@@ -151,6 +151,15 @@ def test_a_unit_page_with_official_hours(client):
     assert "Autres unités proches" in html
 
 
+def test_a_unit_open_on_sunday_says_so_in_the_list(client):
+    _, html = _page(client, "/commissariats?q=01210")
+    items = {m.group(1): m.group(0) for m in re.finditer(
+        r'<a href="/commissariats/([^"]+)">.*?</li>', html, re.S)}
+    assert "Ouvert le dimanche" in items["gendarmerie-01281-01"]
+    # Units without official hours never claim it.
+    assert sum("Ouvert le dimanche" in item for item in items.values()) == 1
+
+
 def test_a_unit_page_without_hours_links_the_official_directory(client):
     _, html = _page(client, "/commissariats/commissariat_police-72181-01")
     assert "Horaires non communiqués." in html
