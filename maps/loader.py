@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import re
+import statistics
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 from maps.hours import parse_dila_opening, parse_gendarmerie_hours
 from maps.models import Commune, DatasetVersion, Postcode, Station
 from maps.places import normalize
+from maps.positions import POSTCODE_REACH_KM, CommunePoints, distance_km
 
 STATIONS_FILE = "stations/stations_police_gendarmerie_dila_2020-11.csv"
 COMMUNES_FILE = "communes/communes_cog2026.csv"
@@ -54,8 +56,8 @@ class MapsReport:
         return "\n".join(out)
 
 
-def _sha256(*paths: Path) -> str:
-    digest = hashlib.sha256()
+def _sha256(*paths: Path, rules: str = "") -> str:
+    digest = hashlib.sha256(rules.encode())
     for path in paths:
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -75,9 +77,20 @@ def _float(value: str) -> float | None:
         return None
 
 
+# Changing how town-hall points are judged must reload the communes: bump this.
+TOWN_HALL_RULES = "positions-3"
+UNIT_POSITION_NOTE = ("Position estimée : celle de l'unité de police ou de gendarmerie de la commune, "
+                      "le point de la mairie donné par la source étant erroné.")
+POSTCODE_POSITION_NOTE = ("Position estimée : le centre des communes de même code postal, "
+                          "le point de la mairie donné par la source étant erroné.")
+UNKNOWN_POSITION_NOTE = ("Le point de la mairie donné par la source est erroné, "
+                         "et aucune donnée ne permet de l'estimer.")
+
+
 def load_communes(session: Session, data_dir: Path, report: MapsReport) -> None:
     communes_path, postcodes_path = data_dir / COMMUNES_FILE, data_dir / POSTCODES_FILE
-    digest = _sha256(communes_path, postcodes_path)
+    stations_path = data_dir / STATIONS_FILE  # its units vouch for, or against, a town hall's point
+    digest = _sha256(communes_path, postcodes_path, stations_path, rules=TOWN_HALL_RULES)
     version = session.get(DatasetVersion, "communes")
     if version is not None and version.sha256 == digest:
         report.lines.append(f"Communes : déjà à jour ({version.rows} communes)")
@@ -91,20 +104,91 @@ def load_communes(session: Session, data_dir: Path, report: MapsReport) -> None:
             "department_code": r["code_departement"], "department_name": r["nom_departement"],
             "region_name": r["nom_region"], "parent_code": r["commune_parente"] or None,
             "population": int(r["population"] or 0),
-            "latitude": _float(r["latitude"]), "longitude": _float(r["longitude"]),
+            "latitude": _float(r["latitude"]), "longitude": _float(r["longitude"]), "position_note": "",
         } for r in csv.DictReader(handle)]
+    known = {r["code_insee"] for r in rows}
+    with postcodes_path.open(encoding="utf-8") as handle:
+        pairs = sorted({(r["code_postal"], r["code_insee"]) for r in csv.DictReader(handle)
+                        if r["code_postal"] and r["code_insee"] in known})
+    with stations_path.open(encoding="utf-8") as handle:
+        units = [(r["code_insee"], _float(r["latitude"]), _float(r["longitude"]), bool(r["alerte_coordonnees"]))
+                 for r in csv.DictReader(handle)]
+    corrected = correct_town_hall_points(rows, pairs, units)
     for i in range(0, len(rows), CHUNK):
         session.execute(insert(Commune), rows[i:i + CHUNK])
-    with postcodes_path.open(encoding="utf-8") as handle:
-        pairs = {(r["code_postal"], r["code_insee"]) for r in csv.DictReader(handle) if r["code_postal"]}
-    known = {r["code_insee"] for r in rows}
-    postcodes = [{"postcode": p, "code_insee": c} for p, c in sorted(pairs) if c in known]
+    postcodes = [{"postcode": p, "code_insee": c} for p, c in pairs]
     for i in range(0, len(postcodes), CHUNK):
         session.execute(insert(Postcode), postcodes[i:i + CHUNK])
     without_point = sum(1 for r in rows if r["latitude"] is None)
     _record(session, "communes", digest, len(rows))
     report.lines.append(f"Communes : {len(rows)} chargées, {len(postcodes)} codes postaux")
     report.skipped["communes sans position (absentes des recherches par nom)"] = without_point
+    for reason, count in corrected.items():
+        report.skipped[reason] = count
+
+
+def correct_town_hall_points(rows: list[dict], postcodes: list[tuple[str, str]],
+                             units: list[tuple[str, float | None, float | None, bool]]) -> Counter:
+    """Replace the town-hall points that lie outside their département (see maps.positions).
+
+    A point is replaced when it is foreign to its département and either far from every
+    commune sharing its postcode or contradicted by a unit of the commune that the source
+    flagged; also when a flagged unit sits among the département's communes while the town
+    hall sits far from all of them. The commune then takes that unit's point, else the
+    centre of the communes sharing its postcode, else none; the finder shows why.
+    """
+    points = CommunePoints([(r["code_insee"], r["department_code"], r["latitude"], r["longitude"])
+                            for r in rows if r["latitude"] is not None])
+    by_code = {r["code_insee"]: r for r in rows}
+    communes_of: dict[str, list[str]] = {}
+    for postcode, code in postcodes:
+        communes_of.setdefault(postcode, []).append(code)
+    mates_of: dict[str, set[str]] = {}
+    for postcode, code in postcodes:
+        mates_of.setdefault(code, set()).update(c for c in communes_of[postcode] if c != code)
+    unit_points: dict[str, list[tuple[float, float, bool]]] = {}
+    for code, latitude, longitude, flagged in units:
+        if latitude is not None and longitude is not None:
+            unit_points.setdefault(code, []).append((latitude, longitude, flagged))
+
+    def placed_mates(row: dict, excluded: dict | set = frozenset()) -> list[dict]:
+        return [by_code[m] for m in sorted(mates_of.get(row["code_insee"], ())) if m not in excluded
+                and by_code[m]["latitude"] is not None and by_code[m]["department_code"] == row["department_code"]]
+
+    suspects: dict[str, list[tuple[float, float]]] = {}
+    for row in rows:
+        if row["latitude"] is None:
+            continue
+        here, where = (row["latitude"], row["longitude"]), (row["department_code"], row["code_insee"])
+        good_units = [(lat, lon, flagged) for lat, lon, flagged in unit_points.get(row["code_insee"], [])
+                      if points.coherent(lat, lon, *where)]
+        contradicted = any(flagged for *_, flagged in good_units)
+        if points.foreign(*here, *where):
+            mates = placed_mates(row)
+            reach = (min(distance_km(*here, m["latitude"], m["longitude"]) for m in mates) if mates
+                     else points.gap_km(*here, *where))
+            misplaced = contradicted or reach > POSTCODE_REACH_KM
+        else:
+            misplaced = contradicted and points.isolated(*here, *where)
+        if misplaced:
+            suspects[row["code_insee"]] = [(lat, lon) for lat, lon, _ in good_units]
+    counts: Counter = Counter()
+    for code, good_units in suspects.items():
+        row = by_code[code]
+        mates = placed_mates(row, excluded=suspects)
+        if good_units:
+            (row["latitude"], row["longitude"]), row["position_note"] = good_units[0], UNIT_POSITION_NOTE
+            counts["communes replacées à leur unité (point de mairie faux dans la source)"] += 1
+        elif mates:
+            row["latitude"] = statistics.median(m["latitude"] for m in mates)
+            row["longitude"] = statistics.median(m["longitude"] for m in mates)
+            row["position_note"] = POSTCODE_POSITION_NOTE
+            counts["communes replacées au centre de leur code postal (point de mairie faux dans la source)"] += 1
+        else:
+            row["latitude"] = row["longitude"] = None
+            row["position_note"] = UNKNOWN_POSITION_NOTE
+            counts["communes sans position (point de mairie faux dans la source, rien pour l'estimer)"] += 1
+    return counts
 
 
 def _record(session: Session, name: str, digest: str, rows: int) -> None:
@@ -235,6 +319,8 @@ def _near(unit: OfficialUnit, commune: Commune | None, limit_km: float = 50.0) -
 
 def load_stations(session: Session, data_dir: Path, report: MapsReport, official: list[OfficialUnit]) -> None:
     communes = {c.code_insee: c for c in session.scalars(select(Commune))}
+    points = CommunePoints([(c.code_insee, c.department_code, c.latitude, c.longitude)
+                            for c in communes.values() if c.latitude is not None])
     existing = {s.id: s for s in session.scalars(select(Station))}
     rows: dict[str, dict] = {}
     with (data_dir / STATIONS_FILE).open(encoding="utf-8") as handle:
@@ -243,7 +329,7 @@ def load_stations(session: Session, data_dir: Path, report: MapsReport, official
             if kind is None:
                 report.skipped[f"type inconnu ({row['type']})"] += 1
                 continue
-            rows[row["id"]] = _station_values(row, kind, communes.get(row["code_insee"]), report)
+            rows[row["id"]] = _station_values(row, kind, communes.get(row["code_insee"]), points, report)
     updates = match_official_units(official, rows, report)
     now = datetime.now(UTC)
     created = updated = 0
@@ -273,15 +359,25 @@ def load_stations(session: Session, data_dir: Path, report: MapsReport, official
                         f"{with_hours} avec des horaires officiels")
 
 
-def _station_values(row: dict, kind: str, commune: Commune | None, report: MapsReport) -> dict:
+def _station_values(row: dict, kind: str, commune: Commune | None, points: CommunePoints,
+                    report: MapsReport) -> dict:
     latitude, longitude = _float(row["latitude"]), _float(row["longitude"])
+    where = (row["departement"], row["code_insee"])
     note = ""
-    if row["alerte_coordonnees"] or latitude is None:
+    dubious = latitude is None or bool(row["alerte_coordonnees"]) or points.foreign(latitude, longitude, *where)
+    if (dubious and latitude is not None and commune is not None and commune.position_note
+            and points.coherent(latitude, longitude, *where)):
+        # The source measured it against its town hall's point, which was the wrong one.
+        dubious = False
+        report.skipped["unités gardées à leur position (c'est le point de la mairie qui était faux)"] += 1
+    if dubious:
         # The source places this unit far from its commune (or nowhere): the commune's
         # town hall stands in, and the pages say the position is approximate.
         if commune is not None and commune.latitude is not None:
             latitude, longitude = commune.latitude, commune.longitude
-            note = "Position approximative : celle de la mairie de la commune, la source étant incertaine."
+            note = ("Position approximative : celle estimée pour sa commune, la source étant incertaine."
+                    if commune.position_note else
+                    "Position approximative : celle de la mairie de la commune, la source étant incertaine.")
             report.skipped["unités placées à la mairie de leur commune (position source douteuse)"] += 1
         else:
             latitude = longitude = None

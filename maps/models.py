@@ -31,6 +31,8 @@ class Commune(db.Model):
     population: Mapped[int] = mapped_column(Integer, default=0)
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    # Set when the source's town-hall point was wrong and the position is an estimate.
+    position_note: Mapped[str] = mapped_column(String(200), default="")
 
 
 class Postcode(db.Model):

@@ -52,6 +52,8 @@ class Place:
     # Other communes the query may mean: of the same name ("Saint-Denis" is in 93 and in 974,
     # among others) or, for a typo, of a close one.
     alternatives: tuple[Suggestion, ...] = ()
+    # Why the position is an estimate, when the source's town-hall point was wrong.
+    position_note: str = ""
 
     @property
     def located(self) -> bool:
@@ -75,6 +77,7 @@ class CommuneEntry:
     population: int
     latitude: float | None
     longitude: float | None
+    position_note: str
     postcodes: tuple[str, ...]
 
     @property
@@ -121,7 +124,7 @@ class Gazetteer:
         label = f"{postcode} {commune.name}" if postcode else f"{commune.name} ({commune.department})"
         alternatives = tuple(c.suggestion for c in homonyms or () if c is not commune)[:8]
         return Place(label, commune.latitude, commune.longitude, commune.code_insee, commune.department,
-                     alternatives)
+                     alternatives, commune.position_note)
 
     def _for_postcode(self, postcode: str, name: str | None = None) -> Place:
         communes = self.by_postcode.get(postcode, [])

@@ -20,8 +20,11 @@ from sqlalchemy.orm import Session
 from maps.hours import Schedule, timezone_for
 from maps.models import Commune, DatasetVersion, Postcode, Station
 from maps.places import CommuneEntry, Gazetteer, Place
+from maps.positions import distances_km
+from portal.templating import de
 
-EARTH_RADIUS_KM = 6371.0088
+# "Ouvert maintenant" lists units a citizen can reach now, not the nearest open one in France.
+OPEN_NOW_RADIUS_KM = 50
 RECHECK_SECONDS = 30.0
 MAX_LIMIT = 50
 
@@ -86,14 +89,11 @@ class StationIndex:
         """The ``limit`` units closest to a point, by great-circle distance."""
         if not self.placed:
             return []
-        lat0, lon0 = np.radians(latitude), np.radians(longitude)
-        a = (np.sin((self.lat - lat0) / 2) ** 2
-             + np.cos(lat0) * np.cos(self.lat) * np.sin((self.lon - lon0) / 2) ** 2)
-        distances = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+        distances = distances_km(self.lat, self.lon, latitude, longitude)
         if kind:
             distances = np.where(self.kinds == kind, distances, np.inf)
-        if open_now:  # only units with official hours can be said open
-            distances = np.where(self.has_hours, distances, np.inf)
+        if open_now:  # only units with official hours can be said open, and only near ones help
+            distances = np.where(self.has_hours & (distances <= OPEN_NOW_RADIUS_KM), distances, np.inf)
         order = np.argsort(distances, kind="stable")
         found: list[Nearby] = []
         for i in order:
@@ -148,7 +148,8 @@ def build_gazetteer(session: Session) -> Gazetteer:
     for postcode, code in session.execute(select(Postcode.postcode, Postcode.code_insee)):
         postcodes.setdefault(code, []).append(postcode)
     columns = (Commune.code_insee, Commune.name, Commune.search_name, Commune.kind, Commune.department_code,
-               Commune.parent_code, Commune.population, Commune.latitude, Commune.longitude)
+               Commune.parent_code, Commune.population, Commune.latitude, Commune.longitude,
+               Commune.position_note)
     return Gazetteer([
         CommuneEntry(*row, tuple(sorted(postcodes.get(row[0], ()))))
         for row in session.execute(select(*columns))
@@ -215,6 +216,7 @@ class DataSummary:
     with_hours: int
     communes: int
     communes_placed: int
+    communes_replaced: int  # the source's town-hall point was wrong: estimated, or none
 
 
 def data_summary(session: Session) -> DataSummary:
@@ -226,6 +228,7 @@ def data_summary(session: Session) -> DataSummary:
         police=count(Station, Station.kind == "police"), gendarmerie=count(Station, Station.kind == "gendarmerie"),
         approximate=count(Station, Station.position_note != ""), with_hours=count(Station, Station.hours.is_not(None)),
         communes=count(Commune), communes_placed=count(Commune, Commune.latitude.is_not(None)),
+        communes_replaced=count(Commune, Commune.position_note != ""),
     )
 
 
@@ -262,10 +265,32 @@ def departments(session: Session) -> list[tuple[str, str, int]]:
 # Words that say "a unit": a search for them with a place leads to the finder.
 UNIT_WORDS = {"commissariat", "commissariats", "gendarmerie", "gendarmeries", "brigade", "brigades",
               "police", "poste"}
+# Words around the place in such a search. They are only trimmed from its ends, so that
+# "Bourg-en-Bresse" keeps its "en", and an article just before the place is tried first
+# ("commissariat le mans" is Le Mans; "du mans" and "au mans" are too).
 FILLER_WORDS = {"de", "du", "des", "la", "le", "les", "l", "d", "a", "au", "aux", "en", "dans", "pres",
-                "proche", "plus", "trouver", "adresse", "horaires", "horaire", "ouvert", "ouverte",
-                "telephone", "numero", "ma", "mon", "moi", "chez", "ville", "hotel", "aujourd", "hui",
-                "maintenant", "nuit", "soir", "dimanche", "samedi", "week", "end", "weekend", "ferie"}
+                "proche", "proches", "plus", "trouver", "adresse", "horaires", "horaire", "heures", "heure",
+                "ouverture", "ouvert", "ouverte", "ouverts", "ouvertes", "accueil", "contact", "coordonnees",
+                "telephone", "numero", "ou", "est", "se", "situe", "ma", "mon", "moi", "chez", "ville",
+                "hotel", "aujourd", "hui", "maintenant", "nuit", "soir", "dimanche", "samedi", "week", "end",
+                "weekend", "ferie"}
+ARTICLES = {"le": "le", "la": "la", "les": "les", "l": "l", "du": "le", "au": "le", "des": "les", "aux": "les"}
+
+
+def _place_candidates(words: list[str]) -> list[str]:
+    """The place in a unit search, longest reading first."""
+    start, end = 0, len(words)
+    while end > start and words[end - 1] in FILLER_WORDS:
+        end -= 1
+    while start < end and words[start] in FILLER_WORDS:
+        start += 1
+    if start == end:
+        return []
+    place = words[start:end]
+    candidates = [" ".join(place)]
+    if start and words[start - 1] in ARTICLES:
+        candidates.insert(0, " ".join([ARTICLES[words[start - 1]], *place]))
+    return candidates
 
 
 @dataclass(frozen=True)
@@ -284,14 +309,18 @@ def station_shortcut(session: Session, text: str) -> Shortcut | None:
         return None
     kind = ("gendarmerie" if any(w.startswith(("gendarmerie", "brigade")) for w in words)
             else "police" if any(w.startswith(("commissariat", "police")) for w in words) else None)
-    rest = " ".join(w for w in words if w not in UNIT_WORDS and w not in FILLER_WORDS)
-    if not rest:
+    candidates = _place_candidates([w for w in words if w not in UNIT_WORDS])
+    if not candidates:
         return Shortcut("Trouver le commissariat ou la brigade de gendarmerie le plus proche", None, None)
     gazetteer, _ = finder(session)
-    try:
-        place = gazetteer.resolve(rest, fuzzy=False)
-    except (MalformedPlace, PlaceError):
+    for rest in candidates:
+        try:
+            place = gazetteer.resolve(rest, fuzzy=False)
+            break
+        except (MalformedPlace, PlaceError):
+            continue
+    else:
         return None  # "porter plainte commissariat", "police municipale": not a unit to find
     what = {"police": "Commissariats", "gendarmerie": "Brigades de gendarmerie"}.get(
         kind, "Commissariats et brigades")
-    return Shortcut(f"{what} près de {place.label}", rest, kind)
+    return Shortcut(f"{what} près {de(place.label)}", rest, kind)

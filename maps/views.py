@@ -78,7 +78,8 @@ def finder():
     query = request.args.get("q", "").strip()[:100]
     kind, open_now = _filters()
     context = {"query": query, "kind": kind or "", "open_now": open_now, "place": None, "results": [],
-               "department_units": [], "error": None, "suggestions": [], "map": None, "departments": []}
+               "department_units": [], "error": None, "suggestions": [], "map": None, "departments": [],
+               "open_now_radius_km": services.OPEN_NOW_RADIUS_KM}
     status = 200
     g.permissions_policy_geolocation = True  # "autour de moi", asked only on click
     if query:
@@ -176,8 +177,11 @@ def api_nearest():
     origin = {"label": place.label, "lat": place.latitude, "lon": place.longitude,
               "alternatives": [{"label": a.label, "q": a.query} for a in place.alternatives]}
     stations = [_station_json(n.station, n.distance_km) for n in found.nearby]
+    if place.position_note:
+        origin["note"] = place.position_note
     if not place.located:
         # No point for this commune in the open data: its department's units, without distances.
-        origin["note"] = "Position de la commune inconnue : unités de son département, sans distance."
+        origin["note"] = (place.position_note or "Position de la commune inconnue.") + \
+            " Unités de son département, sans distance."
         stations = [_station_json(r, None) for r in found.department_units[:limit]]
     return jsonify({"origin": origin, "stations": stations})

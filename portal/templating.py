@@ -33,6 +33,22 @@ def km(value: float) -> str:
     return f"{value:.0f} km"
 
 
+ELIDING = tuple("AEIOUYÂÉÈÊÎÏÔÛ")
+
+
+def de(name: str) -> str:
+    """"de Lyon", "du Mans", "des Abymes", "d'Amiens": the preposition French writes before a place."""
+    if name.startswith("Le "):
+        return f"du {name[3:]}"
+    if name.startswith("Les "):
+        return f"des {name[4:]}"
+    if name.startswith("Votre "):
+        return f"de {name[0].lower()}{name[1:]}"
+    if name.upper().startswith(ELIDING):
+        return f"d'{name}"
+    return f"de {name}"
+
+
 def thousands(value: int) -> str:
     """4 873 with a narrow no-break space, the French thousands separator."""
     return f"{value:,}".replace(",", "\u202f")
@@ -46,6 +62,7 @@ def init_app(app: Flask) -> None:
         date_fr=date_fr,
         thousands=thousands,
         km=km,
+        de=de,
         blocks=blocks,
         highlight=highlight_words,
     )

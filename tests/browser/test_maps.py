@@ -98,7 +98,7 @@ def test_around_me_asks_only_on_click(browser, live_server, csp_report_log):
         assert page.evaluate("window.__asked") == 0
         page.get_by_role("button", name="Autour de moi").click()
         expect(page).to_have_url(re.compile(r"/commissariats\?q=48\.00740%2C0\.19680"))
-        expect(page.get_by_role("heading", level=2)).to_have_text("Les 10 unités les plus proches de Votre position")
+        expect(page.get_by_role("heading", level=2)).to_have_text("Les 10 unités les plus proches de votre position")
         expect(page.locator(".portal-station h3").first).to_have_text("Commissariat de police du Mans")
 
 

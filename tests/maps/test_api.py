@@ -109,3 +109,12 @@ def test_the_finder_is_rate_limited_as_one_budget(tmp_path):
     blocked = client.get("/api/v1/stations/nearest?q=72000")
     assert blocked.status_code == 429 and "trop de demandes" in blocked.get_json()["error"]
     assert client.get("/commissariats?q=72000").status_code == 429
+
+
+def test_paris_16e_finds_paris_not_a_brigade_of_the_dordogne(client):
+    # The source placed Thenon's town hall in Paris 16e; its brigade was put there with it.
+    data = client.get("/api/v1/stations/nearest?q=75016&limit=10").get_json()
+    assert {s["postcode"][:2] for s in data["stations"]} <= {"75", "92"}
+    thenon = client.get("/api/v1/stations/nearest?q=Thenon&limit=1").get_json()
+    assert thenon["stations"][0]["id"] == "gendarmerie-24550-01"
+    assert thenon["origin"]["note"].startswith("Position estimée : celle de l'unité")

@@ -58,6 +58,15 @@ def test_open_now_on_a_sunday_with_a_frozen_clock(app, gazetteer, hour, expected
     assert [n.station.id for n in found] == (["gendarmerie-01281-01"] if expected else [])
 
 
+def test_open_now_only_offers_units_within_reach(app, gazetteer):
+    # Ornex is open on Sunday at 10, but 500 km from Le Mans: no use to someone there.
+    with app.app_context():
+        near = nearest_stations(db.session, gazetteer.resolve("01630"), 5, open_now=True, at=SUNDAY.replace(hour=10))
+        far = nearest_stations(db.session, gazetteer.resolve("72000"), 5, open_now=True, at=SUNDAY.replace(hour=10))
+    assert [n.station.id for n in near] == ["gendarmerie-01281-01"]
+    assert far == []
+
+
 def test_open_now_follows_the_week(index):
     ornex = index.by_id["gendarmerie-01281-01"]
     monday = SUNDAY + timedelta(days=1)
@@ -118,6 +127,16 @@ def test_the_index_follows_the_data(app, db_session, live_finder):
      None, None),
     ("gendarmerie ouverte dimanche", "Trouver le commissariat ou la brigade de gendarmerie le plus proche",
      None, None),
+    # Words inside a town's name stay; an article just before it belongs to it.
+    ("brigade gendarmerie bourg en bresse", "Brigades de gendarmerie près de Bourg-en-Bresse (01)",
+     "bourg en bresse", "gendarmerie"),
+    ("commissariat le mans", "Commissariats près du Mans (72)", "le mans", "police"),
+    ("commissariat du mans", "Commissariats près du Mans (72)", "le mans", "police"),
+    ("gendarmerie la rochelle", "Brigades de gendarmerie près de La Rochelle (17)", "la rochelle", "gendarmerie"),
+    ("où est le commissariat de Lyon ?", "Commissariats près de Lyon (69)", "lyon", "police"),
+    ("horaires d'ouverture commissariat lyon", "Commissariats près de Lyon (69)", "lyon", "police"),
+    ("gendarmerie ouverte le dimanche à Saint-Malo", "Brigades de gendarmerie près de Saint-Malo (35)",
+     "saint malo", "gendarmerie"),
 ])
 def test_a_search_for_a_unit_leads_to_the_finder(app, db_session, query, label, place_query, kind):
     with app.app_context():

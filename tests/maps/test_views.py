@@ -82,7 +82,7 @@ def test_the_type_and_open_now_filters(client):
     assert 'id="type-gendarmerie" name="type" value="gendarmerie" checked' in html
     _, html = _page(client, "/commissariats?q=72000&ouvert=1")
     assert _results(html) == []  # no official hours near Le Mans: none can be said open
-    assert "aucune ne peut être dite ouverte maintenant" in html
+    assert "aucune à moins de 50 km ne peut être dite ouverte maintenant" in html
 
 
 def test_a_town_with_homonyms_offers_the_others(client):
@@ -114,6 +114,18 @@ def test_a_commune_without_position_lists_its_department(client):
     assert "Unités du département Pyrénées-Orientales (66)" in html
     assert "La position de Pia (66) ne figure pas dans les données des communes" in html
     assert len(_results(html)) == 33
+
+
+def test_an_estimated_position_is_said_and_a_wrong_one_never_used(client):
+    # The source puts the town hall of Jouy-lès-Reims in the Pyrenees: the list is around Reims, and says why.
+    _, html = _page(client, "/commissariats?q=Jouy-lès-Reims")
+    assert "Position estimée : le centre des communes de même code postal" in html
+    assert "Les distances sont approximatives." in html
+    assert all(unit.split("-")[-2][:2] == "51" for unit in _results(html)[:3])
+    # Morières-lès-Avignon: nothing to estimate from, so its department, without distances.
+    _, html = _page(client, "/commissariats?q=Morières-lès-Avignon")
+    assert "Le point de la mairie donné par la source est erroné" in html
+    assert "Unités du département Vaucluse (84)" in html
 
 
 def test_a_place_without_any_unit_says_so(client):
@@ -217,6 +229,7 @@ def test_hostile_names_are_text_in_every_page(client, hostile_unit):
 def test_the_sources_page_cites_the_station_data(client):
     _, html = _page(client, "/sources")
     assert "606 commissariats et 3\u202f074 brigades de gendarmerie" in html
-    assert "51 unités ont dans la source des coordonnées douteuses" in html
+    assert "43 unités ont dans la source des coordonnées douteuses" in html
+    assert "Pour 87 communes, ce point est faux dans la source" in html
     assert "1 unité en a aujourd'hui" in html
     assert "35\u202f014 communes" in html

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.templating import km, thousands
+from portal.templating import de, km, thousands
 
 
 @pytest.mark.parametrize("distance, text", [
@@ -16,3 +16,12 @@ def test_distances(distance, text):
 
 def test_thousands_use_a_narrow_no_break_space():
     assert thousands(35014) == "35\u202f014"
+
+
+@pytest.mark.parametrize("place, text", [
+    ("Lyon (69)", "de Lyon (69)"), ("Le Mans (72)", "du Mans (72)"), ("Les Abymes (971)", "des Abymes (971)"),
+    ("La Rochelle (17)", "de La Rochelle (17)"), ("Amiens (80)", "d'Amiens (80)"), ("Évry (91)", "d'Évry (91)"),
+    ("72000 Le Mans", "de 72000 Le Mans"), ("Votre position", "de votre position"),
+])
+def test_the_preposition_before_a_place(place, text):
+    assert de(place) == text
