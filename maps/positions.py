@@ -46,24 +46,25 @@ class CommunePoints:
         self.departments = np.array([p[1] for p in points])
         self.lat = np.radians(np.array([p[2] for p in points], dtype=float))
         self.lon = np.radians(np.array([p[3] for p in points], dtype=float))
-
-    def _distances(self, latitude: float, longitude: float) -> np.ndarray:
-        return distances_km(self.lat, self.lon, latitude, longitude)
+        # Each département's communes, so that the common case looks at a few hundred points.
+        self.members: dict[str, np.ndarray] = {}
+        for department in np.unique(self.departments):
+            self.members[str(department)] = np.flatnonzero(self.departments == department)
 
     def gap_km(self, latitude: float, longitude: float, department: str, own_code: str) -> float | None:
         """Distance to the nearest other commune of the département; None if it has no other."""
-        others = (self.departments == department) & (self.codes != own_code)
-        if not others.any():
+        members = self.members.get(department, np.empty(0, dtype=int))
+        members = members[self.codes[members] != own_code]
+        if not len(members):
             return None
-        return float(self._distances(latitude, longitude)[others].min())
+        return float(distances_km(self.lat[members], self.lon[members], latitude, longitude).min())
 
     def foreign(self, latitude: float, longitude: float, department: str, own_code: str) -> bool:
-        distances = self._distances(latitude, longitude)
-        others = self.codes != own_code
-        own = others & (self.departments == department)
-        if not own.any() or distances[own].min() <= FOREIGN_GAP_KM:
+        gap = self.gap_km(latitude, longitude, department, own_code)
+        if gap is None or gap <= FOREIGN_GAP_KM:
             return False
-        nearest = np.argsort(np.where(others, distances, np.inf))[:NEIGHBOURS]
+        distances = distances_km(self.lat, self.lon, latitude, longitude)
+        nearest = np.argsort(np.where(self.codes != own_code, distances, np.inf))[:NEIGHBOURS]
         return not (self.departments[nearest] == department).any()
 
     def isolated(self, latitude: float, longitude: float, department: str, own_code: str) -> bool:
