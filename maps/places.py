@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
@@ -31,9 +31,10 @@ class PlaceError(ValueError):
 class DepartmentQuery(PlaceError):
     """The query is a département number ("72", "2A"): the département's list answers it."""
 
-    def __init__(self, code: str) -> None:
-        super().__init__(f"« {code} » est un numéro de département : indiquez un code postal à cinq "
-                         "chiffres ou une commune, ou consultez la liste des unités du département.")
+    def __init__(self, code: str, name: str | None = None) -> None:
+        what = f"« {name} » est un département" if name else f"« {code} » est un numéro de département"
+        super().__init__(f"{what} : indiquez un code postal à cinq chiffres ou une commune, "
+                         "ou consultez la liste des unités du département.")
         self.code = code
 
 
@@ -98,8 +99,15 @@ def normalize(name: str) -> str:
 class Gazetteer:
     """Every commune, by name and by postcode."""
 
-    def __init__(self, communes: list[CommuneEntry]) -> None:
+    def __init__(self, communes: list[CommuneEntry], departments: dict[str, str] | None = None) -> None:
+        """``departments``: code -> name, so that "Sarthe" is the département, not Barthe by a typo."""
         self.communes = communes
+        self.departments: dict[str, str] = {}
+        self.department_names = dict(departments or {})
+        for code, name in self.department_names.items():
+            key = normalize(name)
+            self.departments[key] = code
+            self.departments[re.sub(r"^(la|le|les|l) ", "", key)] = code
         self.by_name: dict[str, list[CommuneEntry]] = {}
         self.by_postcode: dict[str, list[CommuneEntry]] = {}
         for commune in self.communes:
@@ -181,14 +189,28 @@ class Gazetteer:
         if not key:
             raise MalformedPlace("Indiquez un code postal, une commune ou une position.")
         candidates = [c for c in self.by_name.get(key, []) if not department or c.department == department]
+        named = None if department else self._department_named(key)
         if candidates:
-            return self._place(candidates[0], homonyms=None if department else candidates)
+            place = self._place(candidates[0], homonyms=None if department else candidates)
+            if named:  # "La Réunion" is a village of Lot-et-Garonne, and the département
+                place = replace(place, alternatives=(
+                    Suggestion(f"le département {self.department_label(named)}", named), *place.alternatives))
+            return place
+        if named:
+            raise DepartmentQuery(named, query)
         typos = self._typo_of(key, department) if fuzzy else []
         if typos:
             return self._place(typos[0], homonyms=typos)
         found = process.extract(key, self.names, scorer=fuzz.WRatio, limit=8, score_cutoff=SUGGESTION_CUTOFF)
         suggestions = [c.suggestion for n, _, _ in found for c in self.by_name[n][:1]][:5]
         raise PlaceError(f"Aucune commune ne s'appelle « {query} ».", suggestions)
+
+    def _department_named(self, key: str) -> str | None:
+        key = re.sub(r"^departement (de |du |des |d )?", "", key)
+        return self.departments.get(key) or self.departments.get(re.sub(r"^(la|le|les|l) ", "", key))
+
+    def department_label(self, code: str) -> str:
+        return f"{self.department_names.get(code, code)} ({code})"
 
     def _typo_of(self, key: str, department: str | None) -> list[CommuneEntry]:
         """The communes a mistyped name may mean: one or two edits away, the closest then the most populous first.

@@ -150,10 +150,11 @@ def build_gazetteer(session: Session) -> Gazetteer:
     columns = (Commune.code_insee, Commune.name, Commune.search_name, Commune.kind, Commune.department_code,
                Commune.parent_code, Commune.population, Commune.latitude, Commune.longitude,
                Commune.position_note)
+    departments = dict(session.execute(select(Commune.department_code, Commune.department_name).distinct()).all())
     return Gazetteer([
         CommuneEntry(*row, tuple(sorted(postcodes.get(row[0], ()))))
         for row in session.execute(select(*columns))
-    ])
+    ], departments)
 
 
 def record_of(station: Station) -> StationRecord:
@@ -302,7 +303,7 @@ class Shortcut:
 
 def station_shortcut(session: Session, text: str) -> Shortcut | None:
     """For a search like "commissariat lyon" or "gendarmerie 72000": the finder, on that place."""
-    from maps.places import MalformedPlace, PlaceError, normalize
+    from maps.places import DepartmentQuery, MalformedPlace, PlaceError, normalize
 
     words = normalize(text).split()
     if not any(w in UNIT_WORDS for w in words):
@@ -313,14 +314,19 @@ def station_shortcut(session: Session, text: str) -> Shortcut | None:
     if not candidates:
         return Shortcut("Trouver le commissariat ou la brigade de gendarmerie le plus proche", None, None)
     gazetteer, _ = finder(session)
+    what = {"police": "Commissariats", "gendarmerie": "Brigades de gendarmerie"}.get(
+        kind, "Commissariats et brigades")
     for rest in candidates:
         try:
             place = gazetteer.resolve(rest, fuzzy=False)
             break
+        except DepartmentQuery as department:  # "gendarmerie sarthe", "commissariat 93"
+            if not department_exists(session, department.code):
+                return None
+            return Shortcut(f"{what} : département {gazetteer.department_label(department.code)}",
+                            department.code, kind)
         except (MalformedPlace, PlaceError):
             continue
     else:
         return None  # "porter plainte commissariat", "police municipale": not a unit to find
-    what = {"police": "Commissariats", "gendarmerie": "Brigades de gendarmerie"}.get(
-        kind, "Commissariats et brigades")
     return Shortcut(f"{what} près {de(place.label)}", rest, kind)

@@ -89,7 +89,7 @@ def finder():
             context["error"], status = str(exc), 400
         except DepartmentQuery as exc:
             if services.department_exists(db.session, exc.code):
-                return redirect(url_for("maps.department", code=exc.code))
+                return redirect(url_for("maps.department", code=exc.code, type=kind))
             context["error"], status = exc.message, 404
         except PlaceError as exc:
             context["error"], context["suggestions"], status = exc.message, exc.suggestions, 404
@@ -132,13 +132,14 @@ def station(station_id: str):
 @bp.get("/commissariats/departement/<code>")
 def department(code: str):
     code = code.upper()[:3]
-    records = services.department_records(db.session, code)
-    if not records:
+    kind, _ = _filters()
+    if not services.department_exists(db.session, code):
         abort(404)
+    records = services.department_records(db.session, code, kind)
     _map_page()
-    rendered = render(build_map(_tiles(), _markers(records)), csp_nonce())
+    rendered = render(build_map(_tiles(), _markers(records)), csp_nonce()) if records else None
     return render_template("maps/department.html", code=code, name=services.department_name(db.session, code),
-                           records=records, map=rendered)
+                           records=records, map=rendered, kind=kind)
 
 
 def _station_json(s: StationRecord, distance_km: float | None) -> dict:

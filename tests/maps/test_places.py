@@ -151,3 +151,22 @@ def test_a_commune_the_data_does_not_place_is_still_found(gazetteer):
     place = gazetteer.resolve("66380")
     assert (place.label, place.department, place.located) == ("66380 Pia", "66", False)
     assert gazetteer.resolve("Pia").code_insee == place.code_insee
+
+
+@pytest.mark.parametrize("query, code", [
+    ("Sarthe", "72"), ("la sarthe", "72"), ("département de la Sarthe", "72"), ("Bas-Rhin", "67"),
+    ("Nouvelle-Calédonie", "988"), ("Saint-Pierre-et-Miquelon", "975"),
+])
+def test_a_department_name_is_the_department_not_a_commune_one_typo_away(gazetteer, query, code):
+    # "Sarthe" is one letter from Barthe (Hautes-Pyrénées): the citizen means the département.
+    with pytest.raises(DepartmentQuery) as raised:
+        gazetteer.resolve(query)
+    assert raised.value.code == code
+    assert f"« {query} » est un département" in raised.value.message
+
+
+def test_a_commune_named_like_a_department_also_offers_the_department(gazetteer):
+    assert gazetteer.resolve("Barthe").label == "Barthe (65)"
+    place = gazetteer.resolve("La Réunion")
+    assert place.label == "La Réunion (47)"
+    assert (place.alternatives[0].label, place.alternatives[0].query) == ("le département La Réunion (974)", "974")

@@ -137,6 +137,8 @@ def test_the_index_follows_the_data(app, db_session, live_finder):
     ("horaires d'ouverture commissariat lyon", "Commissariats près de Lyon (69)", "lyon", "police"),
     ("gendarmerie ouverte le dimanche à Saint-Malo", "Brigades de gendarmerie près de Saint-Malo (35)",
      "saint malo", "gendarmerie"),
+    ("gendarmerie sarthe", "Brigades de gendarmerie : département Sarthe (72)", "72", "gendarmerie"),
+    ("commissariat 93", "Commissariats : département Seine-Saint-Denis (93)", "93", "police"),
 ])
 def test_a_search_for_a_unit_leads_to_the_finder(app, db_session, query, label, place_query, kind):
     with app.app_context():

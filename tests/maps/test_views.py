@@ -104,9 +104,19 @@ def test_a_malformed_query_is_a_400_page_in_french(client):
     assert "Le paramètre type doit être" in html
 
 
-def test_a_department_number_leads_to_its_page(client):
+def test_a_department_number_or_name_leads_to_its_page(client):
     response = client.get("/commissariats?q=72")
     assert (response.status_code, response.headers["Location"]) == (302, "/commissariats/departement/72")
+    response = client.get("/commissariats?q=Sarthe")
+    assert (response.status_code, response.headers["Location"]) == (302, "/commissariats/departement/72")
+    # From the search's "gendarmerie sarthe": the département's brigades only.
+    response = client.get("/commissariats?q=72&type=gendarmerie")
+    assert response.headers["Location"] == "/commissariats/departement/72?type=gendarmerie"
+    _, html = _page(client, response.headers["Location"])
+    assert _results(html) and all(r.startswith("gendarmerie-") for r in _results(html))
+    assert f"{len(_results(html))} brigades de gendarmerie accueillent le public" in html
+    assert 'href="/commissariats/departement/72">Voir toutes les unités</a>' in html
+    _page(client, "/commissariats/departement/72?type=pompiers", status=400)
 
 
 def test_a_commune_without_position_lists_its_department(client):
