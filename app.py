@@ -1,4 +1,4 @@
-"""The application factory: ``flask --app app`` and ``gunicorn app:app`` find it here."""
+"""The application factory: ``flask --app app`` and ``gunicorn 'app:create_app()'`` call it."""
 
 from __future__ import annotations
 
@@ -68,12 +68,3 @@ def warm_up(application: Flask) -> None:
             log.warning("warm-up skipped: %s", type(exc).__name__)
         finally:
             extensions.db.session.remove()
-
-
-def __getattr__(name: str) -> Flask:
-    """Build the module-level ``app`` on first use, so importing the factory configures nothing."""
-    if name == "app":
-        application = create_app()
-        globals()["app"] = application
-        return application
-    raise AttributeError(name)

@@ -423,12 +423,3 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return "", 200
 
     return app
-
-
-def __getattr__(name: str) -> Flask:
-    """``gunicorn local_franceconnect:app`` (make run) builds it on first use."""
-    if name == "app":
-        application = create_app()
-        globals()["app"] = application
-        return application
-    raise AttributeError(name)

@@ -25,6 +25,7 @@ from markupsafe import Markup, escape
 from portal.assets import asset_url
 
 MAP_CSS = ("vendor/leaflet/leaflet.css", "vendor/markercluster/markercluster.css")
+MAP_ELEMENT = re.compile(r'<div class="folium-map" id="map_[0-9a-f]+" ></div>')
 MAP_JS = ("vendor/leaflet/leaflet.js", "vendor/markercluster/leaflet.markercluster.js")
 
 # Builds each marker and its popup from a data row, with DOM methods only.
@@ -126,6 +127,9 @@ def render(m: folium.Map, nonce: str) -> RenderedMap:
     root = m.get_root()
     root.render()
     html = root.html.render().strip()
+    # The body must be folium's bare map element: nothing from the data is ever placed there.
+    if not MAP_ELEMENT.fullmatch(html):
+        raise RuntimeError("folium's map body is not the bare map element")
     script = root.script.render().strip()
     header = root.header.render()
     # Whatever folium still asks to load must be served here.
@@ -136,7 +140,8 @@ def render(m: folium.Map, nonce: str) -> RenderedMap:
     # fingerprinted names: give it the images' own URLs.
     icons = f"L.Icon.Default.imagePath = ''; L.Icon.Default.mergeOptions({_icon_options()});"
     return RenderedMap(
-        html=Markup(html),  # folium's own <div class="folium-map" id="map_…">
+        html=Markup(html),  # checked above: <div class="folium-map" id="map_…"></div>
+        # Data reaches the script only as folium's tojson (< > & escaped) and template_literal_text.
         script=Markup(f'<script nonce="{escape(nonce)}">\n{icons}\n{script}\n</script>'),
         css=MAP_CSS,
         js=MAP_JS,

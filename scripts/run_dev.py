@@ -25,8 +25,8 @@ def main() -> int:
     gunicorn = [sys.executable, "-m", "gunicorn"]
     processes = [
         subprocess.Popen([*gunicorn, "--workers", "1", "--threads", "4", "--bind", f"127.0.0.1:{fc_port}",
-                          "local_franceconnect:app"], cwd=ROOT, env=env),
-        subprocess.Popen([*gunicorn, "--workers", "2", "--bind", f"127.0.0.1:{port}", "app:app"],
+                          "local_franceconnect:create_app()"], cwd=ROOT, env=env),
+        subprocess.Popen([*gunicorn, "--workers", "2", "--bind", f"127.0.0.1:{port}", "app:create_app()"],
                          cwd=ROOT, env=env),
     ]
     print(f"Portail citoyen : {env['PUBLIC_URL']}  —  FranceConnect local : http://127.0.0.1:{fc_port}/api/v2",
