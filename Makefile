@@ -72,9 +72,12 @@ test-postgres: setup-tests
 eval: data
 	$(FLASK) search eval
 
+# Every measurement serves the portal with gunicorn.conf.py, as production does (portal/benchserver.py);
+# bench_workers.py also compares it with sync workers while sign-ins hang on a slow FranceConnect.
 bench: data $(CHROMIUM) scripts/lighthouse/node_modules/.installed
 	$(FLASK) search bench
 	$(FLASK) maps bench
+	$(DEV_ENV) $(BIN)/python scripts/bench_workers.py
 	$(DEV_ENV) $(BIN)/python scripts/bench_pages.py
 
 clean:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 import accounts
 import accounts.cli
 import accounts.views
+import catalogue
 import catalogue.cli
 import catalogue.views
 import maps.cli
@@ -21,7 +22,7 @@ import portal.views
 import search.cli
 import search.services
 import search.views
-from portal import assets, compression, errors, extensions, security, templating
+from portal import assets, compression, errors, extensions, logs, security, templating
 from portal.config import load_settings
 from search.engine import SearchUnavailable
 
@@ -32,9 +33,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # No plain /static route: every file is served fingerprinted by portal.assets.
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     app.config.from_mapping(load_settings(app.instance_path, config))
+    logs.install(console=not app.testing)
 
     extensions.init_app(app)
     accounts.init_app(app)
+    catalogue.init_app(app)
     search.services.init_app(app)
     app.extensions["maps"] = maps.services.FinderCache()
     security.init_app(app)

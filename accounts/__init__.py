@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -12,13 +13,14 @@ from accounts.franceconnect import FranceConnectClient
 from accounts.models import Account
 from accounts.sessions import DatabaseSessionInterface
 from portal.extensions import db
-from portal.params import small_integer
 from portal.security import csp_allow
 
 # Pages with a form that leads to FranceConnect: the sign-in button, and the
 # sign-out button every page shows to a signed-in citizen.
 FORMS_TO_FRANCECONNECT = {"accounts.login", "accounts.email_start", "accounts.email_verify",
                           "accounts.franceconnect_callback", "accounts.franceconnect_start"}
+
+ACCOUNT_ID = re.compile(r"[1-9][0-9]{0,18}")
 
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
@@ -31,8 +33,11 @@ login_manager.session_protection = None
 
 @login_manager.user_loader
 def load_account(account_id: str) -> Account | None:
-    number = small_integer(str(account_id)) if len(str(account_id)) <= 6 else None
-    return db.session.get(Account, number) if number is not None else None
+    # Any positive id a database sequence can give (up to 2**63 - 1), in ASCII digits.
+    text = str(account_id)
+    if not ACCOUNT_ID.fullmatch(text) or int(text) >= 2**63:
+        return None
+    return db.session.get(Account, int(text))
 
 
 def init_app(app: Flask) -> None:
@@ -41,6 +46,11 @@ def init_app(app: Flask) -> None:
         absolute=timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"]),
     )
     login_manager.init_app(app)
+    if app.config["PORTAL_ENV"] in ("development", "test") and app.config["MAIL_BACKEND"] == "outbox":
+        # The local outbox shows login codes to whoever opens it: it exists nowhere else.
+        from accounts.views import outbox
+
+        app.add_url_rule("/dev/boite-mail", "accounts.outbox", outbox)
     issuer = urlsplit(app.config["FRANCECONNECT_ISSUER"])
     fc_origin = f"{issuer.scheme}://{issuer.netloc}"
 

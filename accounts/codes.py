@@ -1,19 +1,30 @@
 """One-time sign-in codes sent by e-mail: 6 digits, 10 minutes, 5 attempts.
 
-The code is kept (hashed) in the server-side session of the browser that
-asked for it, so it works only there.
+A code is a row of ``login_code`` whose random reference only the server-side
+session of the browser that asked for it holds, so it works only there. Each
+attempt is counted by one atomic UPDATE that refuses once 5 are spent:
+guesses sent in parallel each count, and the right code typed after them is
+refused. The code is stored as an HMAC keyed with a secret derived from the
+server's ``SECRET_KEY``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
-import time
-from collections.abc import MutableMapping
+import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-CODE_SECONDS = 10 * 60
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from accounts.models import LoginCode
+from portal.extensions import write_transaction
+
+CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
 SESSION_KEY = "login_code"
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -24,22 +35,44 @@ class CodeError(Exception):
 
 
 def normalize_email(raw: str) -> str | None:
+    """The address in lower case, or None if it cannot be one (control or invisible characters included)."""
     email = (raw or "").strip().lower()
     if len(email) > 254 or not EMAIL_RE.match(email):
+        return None
+    if any(unicodedata.category(c)[0] in "CZ" for c in email):  # controls, format characters, separators
         return None
     return email
 
 
-def _digest(salt: str, code: str) -> str:
-    return hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
-def issue(session: MutableMapping, email: str) -> str:
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _digest(secret_key: str, reference: str, code: str) -> str:
+    key = hashlib.sha256(b"portail-citoyen:login-code:" + secret_key.encode()).digest()
+    return hmac.new(key, f"{reference}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def issue(db_session: Session, email: str, secret_key: str, replaces: str | None = None) -> tuple[str, str]:
+    """A new code for ``email``: (reference to keep in the session, code to send)."""
     code = f"{secrets.randbelow(10**6):06d}"
-    salt = secrets.token_hex(16)
-    session[SESSION_KEY] = {"email": email, "salt": salt, "digest": _digest(salt, code),
-                            "expires": time.time() + CODE_SECONDS, "attempts": 0}
-    return code
+    reference = secrets.token_urlsafe(24)
+    with write_transaction(db_session):
+        if replaces:
+            db_session.execute(delete(LoginCode).where(LoginCode.id == replaces))
+        db_session.add(LoginCode(id=reference, email=email, code_hash=_digest(secret_key, reference, code),
+                                 attempts=0, expires_at=_now() + CODE_LIFETIME))
+    return reference, code
+
+
+def discard(db_session: Session, reference: str | None) -> None:
+    if reference:
+        with write_transaction(db_session):
+            db_session.execute(delete(LoginCode).where(LoginCode.id == reference))
 
 
 @dataclass(frozen=True)
@@ -48,29 +81,56 @@ class Pending:
     attempts_left: int
 
 
-def pending(session: MutableMapping) -> Pending | None:
-    data = session.get(SESSION_KEY)
-    if not data or data["expires"] < time.time():
+def pending(db_session: Session, reference: str | None) -> Pending | None:
+    if not reference:
         return None
-    return Pending(data["email"], MAX_ATTEMPTS - data["attempts"])
+    row = db_session.get(LoginCode, reference)
+    if row is None or _aware(row.expires_at) < _now() or row.attempts >= MAX_ATTEMPTS:
+        return None
+    return Pending(row.email, MAX_ATTEMPTS - row.attempts)
 
 
-def verify(session: MutableMapping, typed: str) -> str:
+def verify(db_session: Session, reference: str | None, typed: str, secret_key: str) -> str:
     """The e-mail address the code was sent to; raises CodeError otherwise."""
-    data = session.get(SESSION_KEY)
-    if not data:
+    if not reference:
         raise CodeError("Aucun code n'est en attente : demandez-en un nouveau.")
-    if data["expires"] < time.time():
-        session.pop(SESSION_KEY, None)
-        raise CodeError("Ce code a expiré (il est valable 10 minutes) : demandez-en un nouveau.")
+    now = _now()
+    with write_transaction(db_session):
+        # One attempt taken, atomically, while fewer than 5 have been and the code is alive.
+        taken = db_session.execute(
+            update(LoginCode)
+            .where(LoginCode.id == reference, LoginCode.attempts < MAX_ATTEMPTS, LoginCode.expires_at > now)
+            .values(attempts=LoginCode.attempts + 1)
+            .returning(LoginCode.attempts, LoginCode.code_hash, LoginCode.email)
+        ).first()
+    if taken is None:
+        _refuse_dead_code(db_session, reference, now)
     code = re.sub(r"\s", "", typed or "")
-    if re.fullmatch(r"\d{6}", code) and secrets.compare_digest(_digest(data["salt"], code), data["digest"]):
-        session.pop(SESSION_KEY, None)
-        return data["email"]
-    data["attempts"] += 1
-    if data["attempts"] >= MAX_ATTEMPTS:
-        session.pop(SESSION_KEY, None)
+    if re.fullmatch(r"[0-9]{6}", code) and hmac.compare_digest(_digest(secret_key, reference, code),
+                                                               taken.code_hash):
+        with write_transaction(db_session):
+            used = db_session.execute(delete(LoginCode).where(LoginCode.id == reference)).rowcount
+        if used == 1:
+            return taken.email
+        raise CodeError("Ce code vient d'être utilisé : demandez-en un nouveau.")
+    left = MAX_ATTEMPTS - taken.attempts
+    if left <= 0:
+        discard(db_session, reference)
         raise CodeError("Trop d'essais : ce code n'est plus valable. Demandez-en un nouveau.")
-    session[SESSION_KEY] = data
-    left = MAX_ATTEMPTS - data["attempts"]
     raise CodeError(f"Ce code n'est pas le bon. Il vous reste {left} essai{'s' if left > 1 else ''}.")
+
+
+def _refuse_dead_code(db_session: Session, reference: str, now: datetime) -> None:
+    """Why no attempt could be taken: no such code, expired, or every attempt spent."""
+    row = db_session.execute(select(LoginCode.expires_at).where(LoginCode.id == reference)).first()
+    if row is None:
+        raise CodeError("Aucun code n'est en attente : demandez-en un nouveau.")
+    discard(db_session, reference)
+    if _aware(row.expires_at) <= now:
+        raise CodeError("Ce code a expiré (il est valable 10 minutes) : demandez-en un nouveau.")
+    raise CodeError("Trop d'essais : ce code n'est plus valable. Demandez-en un nouveau.")
+
+
+def purge_expired(db_session: Session) -> int:
+    with write_transaction(db_session):
+        return db_session.execute(delete(LoginCode).where(LoginCode.expires_at < _now())).rowcount or 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 import sys
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -11,6 +12,9 @@ from flask import current_app
 
 from accounts.models import OutboxMessage
 from portal.extensions import db
+
+# Seconds for each exchange with the relay: a slow relay must not hold a worker thread for long.
+SMTP_TIMEOUT = 10
 
 
 class MailUnavailable(RuntimeError):
@@ -32,10 +36,17 @@ def send_mail(recipient: str, subject: str, body: str) -> None:
     message["To"] = recipient
     message["Subject"] = subject
     message.set_content(body)
+    # Login codes travel in these messages: the relay's certificate and name are always checked.
+    context = ssl.create_default_context(cafile=config["MAIL_CA_FILE"])
     try:
-        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
-            if config["MAIL_USE_TLS"]:
-                smtp.starttls()
+        if config["MAIL_USE_SSL"]:
+            smtp = smtplib.SMTP_SSL(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=SMTP_TIMEOUT,
+                                    context=context)
+        else:
+            smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=SMTP_TIMEOUT)
+        with smtp:
+            if config["MAIL_USE_TLS"] and not config["MAIL_USE_SSL"]:
+                smtp.starttls(context=context)
             if config["MAIL_USERNAME"]:
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
             smtp.send_message(message)

@@ -50,6 +50,25 @@ class WebSession(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
+class LoginCode(db.Model):
+    """A one-time code sent by e-mail, until it is used, spent (5 attempts) or expired (10 minutes).
+
+    Attempts are counted here, one atomic UPDATE each, so that guesses sent in
+    parallel each count. The code itself is kept only as a keyed hash (HMAC
+    with a key derived from the server's secret): a leaked row is useless
+    without the secret, where a plain hash of 6 digits reverses in seconds.
+    """
+
+    __tablename__ = "login_code"
+
+    # Random reference kept in the browser's server-side session: the code works only there.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class OutboxMessage(db.Model):
     """An e-mail the development and test setups keep instead of sending (see accounts.mail)."""
 

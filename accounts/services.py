@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 
 from flask import current_app, session
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from accounts.franceconnect import FranceConnectClient, SignedIn
 from accounts.identity import Identity
 from accounts.models import EMAIL_ISSUER, Account
+from portal.extensions import write_transaction
 
 audit = logging.getLogger("accounts.audit")
 
@@ -26,18 +28,25 @@ def franceconnect() -> FranceConnectClient:
 
 
 def account_for(db_session: Session, issuer: str, subject: str, verified: bool) -> Account:
-    """The account of (issuer, subject), created on first sign-in."""
+    """The account of (issuer, subject), created on first sign-in.
+
+    One INSERT … ON CONFLICT DO UPDATE: two first sign-ins of the same person
+    at the same moment get the same account, where select-then-insert gave
+    one of them an IntegrityError.
+    """
     now = datetime.now(UTC)
-    account = db_session.scalars(
-        select(Account).where(Account.issuer == issuer, Account.subject == subject)
-    ).first()
-    if account is None:
-        account = Account(issuer=issuer, subject=subject, created_at=now)
-        db_session.add(account)
-    account.identity_verified = verified
-    account.last_login_at = now
-    db_session.commit()
-    return account
+    dialect = db_session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(Account)
+        .values(issuer=issuer, subject=subject, identity_verified=verified, created_at=now, last_login_at=now)
+        .on_conflict_do_update(index_elements=["issuer", "subject"],
+                               set_={"identity_verified": verified, "last_login_at": now})
+        .returning(Account.id)
+    )
+    with write_transaction(db_session):
+        account_id = db_session.execute(statement).scalar_one()
+    return db_session.get(Account, account_id)
 
 
 def sign_in(account: Account, identity: Identity, id_token: str | None = None) -> None:

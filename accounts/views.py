@@ -9,7 +9,6 @@ import time
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     redirect,
     render_template,
@@ -25,7 +24,7 @@ from accounts.mail import MailUnavailable, send_mail
 from accounts.models import OutboxMessage
 from portal.extensions import db
 from portal.redirects import local_path
-from portal.security import limiter
+from portal.security import limiter, require_shared_limits
 
 bp = Blueprint("accounts", __name__)
 audit = logging.getLogger("accounts.audit")
@@ -66,10 +65,12 @@ def _login_error(title: str, message: str, status: int, next_url: str | None = N
 
 @bp.get("/connexion")
 def login():
-    if current_user.is_authenticated:
+    # A citizen signed in by e-mail may still confirm their identity with FranceConnect.
+    if current_user.is_authenticated and current_user.signed_in_with_franceconnect:
         return redirect(_next())
     return render_template("accounts/login.html", next_url=local_path(request.args.get("next")),
-                           expired=getattr(session, "expired", False))
+                           expired=getattr(session, "expired", False),
+                           signed_in_by_email=current_user.is_authenticated)
 
 
 @bp.post("/connexion/franceconnect")
@@ -90,16 +91,26 @@ def franceconnect_start():
 @bp.get("/connexion/franceconnect/retour")
 @limiter.limit("30 per minute")
 def franceconnect_callback():
-    pending = session.pop(PENDING_KEY, None)
+    pending = session.get(PENDING_KEY)
     state = request.args.get("state", "")
     next_url = pending.get("next") if pending else None
     if not pending or time.time() - pending["at"] > PENDING_SECONDS:
+        session.pop(PENDING_KEY, None)
         audit.warning("franceconnect callback refused: reason=no_pending_login")
         return _login_error("Connexion expirée", "Cette connexion n'est plus en cours : recommencez.", 400)
-    if not secrets.compare_digest(state, pending["state"]):
+    # Checked before anything is consumed: a forged link (another state) must not cancel the
+    # citizen's sign-in under way.
+    if not secrets.compare_digest(state.encode(), pending["state"].encode()):
         audit.warning("franceconnect callback refused: reason=state_mismatch")
         return _login_error("Connexion refusée", "La réponse reçue ne correspond pas à votre demande de "
                             "connexion. Recommencez depuis le portail.", 400, next_url)
+    session.pop(PENDING_KEY, None)
+    issuer = request.args.get("iss")
+    if issuer is not None and issuer != services.franceconnect().issuer:
+        # RFC 9207: the answer names who sent it; another provider's is refused (mix-up attack).
+        audit.warning("franceconnect callback refused: reason=iss_mismatch")
+        return _login_error("Connexion refusée", "La réponse reçue ne vient pas de FranceConnect. Recommencez "
+                            "depuis le portail.", 400, next_url)
     error = request.args.get("error")
     if error:
         audit.info("franceconnect callback error: error=%s", error[:40])
@@ -111,6 +122,7 @@ def franceconnect_callback():
     if not code or len(code) > 512:
         audit.warning("franceconnect callback refused: reason=no_code")
         return _login_error("Connexion refusée", "La réponse de FranceConnect est incomplète.", 400, next_url)
+    db.session.rollback()  # no read transaction stays open while FranceConnect answers (up to 4 calls)
     try:
         result = services.franceconnect().complete(code, pending["nonce"])
     except ProviderUnavailable:
@@ -129,6 +141,9 @@ def franceconnect_callback():
 @bp.post("/connexion/email")
 @limiter.limit(_login_code_limit)
 @limiter.limit(_login_code_limit, key_func=_email_key)
+@require_shared_limits("Connexion par courriel momentanément indisponible",
+                       "L'envoi de codes de connexion est suspendu quelques instants. Réessayez dans quelques "
+                       "minutes, ou connectez-vous avec FranceConnect.")
 def email_start():
     next_url = local_path(request.form.get("next"))
     email = codes.normalize_email(request.form.get("email", ""))
@@ -137,13 +152,14 @@ def email_start():
                                email_error="Saisissez une adresse électronique valide, par exemple "
                                            "nom@exemple.fr.",
                                email=request.form.get("email", "")[:254]), 400
-    code = codes.issue(session, email)
+    reference, code = codes.issue(db.session, email, current_app.secret_key, replaces=session.get(codes.SESSION_KEY))
+    session[codes.SESSION_KEY] = reference
     try:
         send_mail(email, "Votre code de connexion au Portail citoyen",
                   f"Bonjour,\n\nVotre code de connexion au Portail citoyen est : {code}\n\n"
                   "Il est valable 10 minutes. Si vous n'avez pas demandé ce code, ignorez ce message.\n")
     except MailUnavailable:
-        session.pop(codes.SESSION_KEY, None)
+        codes.discard(db.session, session.pop(codes.SESSION_KEY, None))
         return _login_error("Envoi impossible", "Le code n'a pas pu être envoyé. Réessayez dans "
                             "quelques minutes, ou connectez-vous avec FranceConnect.", 503, next_url)
     return redirect(url_for("accounts.email_code", next=next_url), 303)
@@ -151,7 +167,7 @@ def email_start():
 
 @bp.get("/connexion/email/code")
 def email_code():
-    waiting = codes.pending(session)
+    waiting = codes.pending(db.session, session.get(codes.SESSION_KEY))
     if waiting is None:
         return redirect(url_for("accounts.login", next=local_path(request.args.get("next"))))
     return render_template("accounts/email_code.html", pending=waiting,
@@ -162,15 +178,18 @@ def email_code():
 @limiter.limit("10 per minute")
 def email_verify():
     next_url = local_path(request.form.get("next"))
+    reference = session.get(codes.SESSION_KEY)
     try:
-        email = codes.verify(session, request.form.get("code", ""))
+        email = codes.verify(db.session, reference, request.form.get("code", ""), current_app.secret_key)
     except codes.CodeError as refused:
         audit.info("email code refused")
-        waiting = codes.pending(session)
+        waiting = codes.pending(db.session, reference)
         if waiting is None:
+            session.pop(codes.SESSION_KEY, None)
             return _login_error("Code refusé", str(refused), 400, next_url)
         return render_template("accounts/email_code.html", pending=waiting, next_url=next_url,
                                code_error=str(refused)), 400
+    session.pop(codes.SESSION_KEY, None)
     services.sign_in_with_email(db.session, email)
     return redirect(next_url or url_for("accounts.space"))
 
@@ -217,11 +236,8 @@ def space():
     return response
 
 
-@bp.get("/dev/boite-mail")
 def outbox():
-    """The local outbox of development and tests; absent in production."""
-    if current_app.config["MAIL_BACKEND"] != "outbox":
-        abort(404)
+    """The local outbox of development and tests (registered only there, see accounts.init_app)."""
     messages = db.session.scalars(
         db.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(20)
     ).all()

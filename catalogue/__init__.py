@@ -1,0 +1,11 @@
+"""The catalogue: procedures, service-public.fr fiches and life events, their pages and API."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from catalogue.text import blocks
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["blocks"] = blocks

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -38,6 +39,29 @@ CONTENT_DIR = Path(__file__).resolve().parent / "content"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FICHE_ID_RE = re.compile(r"^[FNR]\d+$")
 SKIPPED_FICHE_TYPES = {"Recherche guidée": "recherche guidée (outil interne, pas un contenu)"}
+# Fiches on violence done to a person get the protection of the portal's own violence pages
+# (quick exit, no referrer, nothing cached). Read from the fiche's title, accents and case
+# folded; checked against every fiche of ../shared/data/fiches (tests/catalogue/test_sensitive_fiches.py).
+# Not the breadcrumb alone: "Violence - Atteinte à l'intégrité" also holds "Peut-on cacher son
+# visage dans un lieu public ?"; not "violence" alone: "Incitation à la haine, à la violence"
+# is about speech, a robbery "avec violence" about property.
+SENSITIVE_FICHE_TITLE = re.compile(
+    r"""
+      \bviols?\b                                   # viol, not violation
+    | \bviolences?\s+(?:-|conjugal|sexuel|sexiste|scolaire|familial|intrafamilial|faites|au\s+sein)
+    | \bharcelement                                # sexuel, moral, scolaire, téléphonique, cyber-
+    | \b(?:agression|atteinte)s?\s+sexuel
+    | \boutrages?\s+(?:sexiste|sexuel)
+    | \bincest
+    | \bmutilations?\s+sexuel | \bexcision
+    | \bmariages?\s+force
+    | \bprostitution | \bproxenet | \besclavag | \btraite\s+des\s+(?:etres|personnes)
+    | \bbattue?s?\b | \bmaltraitee?s?\b | \bmaltraitance\b(?!\s+animal)
+    | \bcoups\s+et\s+blessures
+    | \bfeminicide
+    """,
+    re.VERBOSE,
+)
 
 PROCEDURE_FIELDS = {
     "slug", "title", "summary", "institution", "channels", "franceconnect", "external_url",
@@ -291,6 +315,17 @@ def _fiche_settings(content_dir: Path) -> dict:
     return _read_yaml(content_dir / "fiches.yaml") or {}
 
 
+def fold_text(text: str) -> str:
+    """Lowercase, without accents or ligatures: "Harcèlement" -> "harcelement"."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("œ", "oe").replace("Œ", "OE").lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def fiche_is_sensitive(fiche: dict) -> bool:
+    """Whether a service-public.fr fiche is about violence done to a person (``SENSITIVE_FICHE_TITLE``)."""
+    return bool(SENSITIVE_FICHE_TITLE.search(fold_text(fiche.get("title") or "")))
+
+
 def _fiche_values(fiche: dict, settings: dict) -> dict:
     text = clean_fiche_text(fiche.get("text") or "")
     summary = " ".join((fiche.get("description") or "").split()) or first_paragraph(text)
@@ -321,6 +356,7 @@ def _fiche_values(fiche: dict, settings: dict) -> dict:
         "superseded_by": settings.get("superseded", {}).get(fiche["id"]),
         "notices": notices,
         "keywords": [],
+        "sensitive": fiche_is_sensitive(fiche),
     }
 
 

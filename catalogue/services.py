@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
+from flask import url_for
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from catalogue.models import LifeEvent, LifeEventProcedure, Procedure, RelatedProcedure
 
 SERVICE_PUBLIC_FICHE_URL = "https://www.service-public.fr/particuliers/vosdroits/{}"
+
+
+def entry_url(entry: Procedure | None = None, *, kind: str | None = None, slug: str | None = None,
+              external: bool = False) -> str:
+    """The address of a catalogue entry: a procedure's page or a fiche's (needs an app context)."""
+    kind = kind or entry.kind
+    slug = slug or entry.slug
+    endpoint = "catalogue.procedure" if kind == "procedure" else "catalogue.fiche"
+    return url_for(endpoint, slug=slug, _external=external)
 
 
 def published(session: Session, slug: str) -> Procedure | None:
@@ -25,6 +35,18 @@ def published(session: Session, slug: str) -> Procedure | None:
             selectinload(Procedure.life_event_links).selectinload(LifeEventProcedure.life_event),
         )
     ).first()
+
+
+def sensitive_slugs(session: Session, slugs: Iterable[str]) -> set[str]:
+    """Those of ``slugs`` that are published entries about violence (their pages get the quick exit)."""
+    wanted = set(slugs)
+    if not wanted:
+        return set()
+    return set(session.scalars(
+        select(Procedure.slug).where(
+            Procedure.slug.in_(wanted), Procedure.status == "published", Procedure.sensitive.is_(True)
+        )
+    ))
 
 
 def own_procedures(session: Session) -> list[Procedure]:

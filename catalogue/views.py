@@ -1,4 +1,4 @@
-"""Catalogue pages and the procedures API."""
+"""The catalogue's pages: the home page and its life events, procedures, fiches, sources, and the API."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from flask_login import login_required
 
 from accounts.services import current_identity
 from catalogue import services
-from catalogue.models import Procedure
+from maps import services as maps
 from portal.extensions import db
 from portal.params import page_number
 from portal.security import mark_sensitive
@@ -35,12 +35,38 @@ SECTIONS = (
 )
 
 
-def entry_url(entry: Procedure | None = None, *, kind: str | None = None, slug: str | None = None,
-              external: bool = False) -> str:
-    kind = kind or entry.kind
-    slug = slug or entry.slug
-    endpoint = "catalogue.procedure" if kind == "procedure" else "catalogue.fiche"
-    return url_for(endpoint, slug=slug, _external=external)
+# The portal's own online services shown on the home page, in this order.
+FEATURED = ("plainte-en-ligne", "visio-plainte", "tchat-police", "thesee", "pharos", "17cyber")
+
+
+@bp.get("/")
+def home():
+    entries = {e.slug: e for e in services.own_procedures(db.session)}
+    featured = [entries[slug] for slug in FEATURED if slug in entries]
+    return render_template(
+        "catalogue/home.html", life_events=services.life_events(db.session), featured=featured
+    )
+
+
+@bp.get("/situations/<slug>")
+def life_event(slug: str):
+    event = services.life_event(db.session, slug)
+    if event is None:
+        abort(404)
+    if event.sensitive:
+        mark_sensitive()
+    return render_template("catalogue/life_event.html", event=event)
+
+
+@bp.get("/sources")
+def sources():
+    own = len(services.own_procedures(db.session))
+    return render_template(
+        "catalogue/sources.html",
+        own_count=own,
+        fiche_count=services.published_count(db.session) - own,
+        stations=maps.data_summary(db.session),
+    )
 
 
 @bp.get("/demarches/")
@@ -59,7 +85,7 @@ def procedure(slug: str):
     if entry is None:
         abort(404)
     if entry.is_fiche:
-        return redirect(entry_url(entry), 301)
+        return redirect(services.entry_url(entry), 301)
     if entry.sensitive:
         mark_sensitive()
     sections = [(heading, getattr(entry, field)) for heading, field in SECTIONS]
@@ -97,7 +123,9 @@ def fiche(slug: str):
     if entry is None:
         abort(404)
     if not entry.is_fiche:
-        return redirect(entry_url(entry), 301)
+        return redirect(services.entry_url(entry), 301)
+    if entry.sensitive:  # service-public.fr fiches on violence (catalogue.loader.fiche_is_sensitive)
+        mark_sensitive()
     replacement = services.published(db.session, entry.superseded_by) if entry.superseded_by else None
     return render_template(
         "catalogue/fiche.html",
@@ -120,7 +148,7 @@ def api_procedures():
             "text": e.full_text(),
             "keywords": list(e.keywords),
             "kind": e.kind,
-            "url": entry_url(e, external=True),
+            "url": services.entry_url(e, external=True),
         }
         for e in entries
     ]

@@ -89,6 +89,8 @@ IDENTITIES: dict[str, dict] = {
 }
 
 # What each FranceConnect v2 scope releases (france-connect/sources, fcp-low.scopes.ts).
+# ``phone`` and ``address`` are still in that file but were removed from FranceConnect v2
+# (partner documentation, migration page): they are not offered here.
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "openid": ("sub",),
     "given_name": ("given_name", "given_name_array"),
@@ -103,17 +105,32 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "birth": ("birthplace", "birthcountry"),
     "identite_pivot": ("given_name", "given_name_array", "family_name", "birthdate", "gender",
                        "birthplace", "birthcountry"),
+    "idp_birthdate": ("idp_birthdate",),
+    "amr": ("amr",),
+    "idp_id": ("idp_id",),
 }
+
+# The one identity provider of the local FranceConnect (``idp_id`` claim).
+LOCAL_IDP_ID = "fi-local-franceconnect"
+# How the test identities authenticate at that provider (``amr`` claim).
+LOCAL_IDP_AMR = ["pwd"]
 
 
 def claims_for(login: str, scopes: list[str]) -> dict:
     """The claims of an identity that the granted scopes release."""
     person = IDENTITIES[login]
     wanted = {claim for scope in scopes for claim in SCOPE_CLAIMS.get(scope, ())}
-    released = {}
+    released: dict = {}
     for claim in sorted(wanted - {"sub"}):
         if claim == "given_name_array":
             released[claim] = person["given_name"].split()
+        elif claim == "idp_birthdate":
+            # The birth date as the identity provider sent it, before FranceConnect checks it.
+            released[claim] = person.get("idp_birthdate", person["birthdate"])
+        elif claim == "amr":
+            released[claim] = list(LOCAL_IDP_AMR)
+        elif claim == "idp_id":
+            released[claim] = LOCAL_IDP_ID
         elif claim in person:
             released[claim] = person[claim]
     return released

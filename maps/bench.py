@@ -15,7 +15,7 @@ import urllib.request
 
 from maps import services
 from maps.places import Gazetteer
-from portal.benchserver import running_portal
+from portal.benchserver import fr, running_portal, server_label
 from portal.extensions import db
 
 TARGET_MS = 5.0
@@ -69,7 +69,7 @@ def _http(points: list[tuple[float, float]]) -> list[float]:
         return _timed([lambda p=p: fetch(*p) for p in points])
 
 
-def run_bench(http: bool = True) -> str:
+def run_bench(http: bool = True, typed: int = 2000, http_points: int = 1000, open_now_points: int = 500) -> str:
     started = time.perf_counter()
     gazetteer = services.build_gazetteer(db.session)
     index = services.build_index(db.session)
@@ -77,8 +77,8 @@ def run_bench(http: bool = True) -> str:
     points = origins(gazetteer)
     nearest = _timed([lambda p=p: index.nearest(p[0], p[1], 10) for p in points])
     police = _timed([lambda p=p: index.nearest(p[0], p[1], 10, kind="police") for p in points])
-    open_now = _timed([lambda p=p: index.nearest(p[0], p[1], 10, open_now=True) for p in points[:500]])
-    typed = typed_places(gazetteer)
+    open_now = _timed([lambda p=p: index.nearest(p[0], p[1], 10, open_now=True) for p in points[:open_now_points]])
+    typed = typed_places(gazetteer, count=typed)
     resolve_samples = []
     for text in typed:
         started = time.perf_counter()
@@ -94,18 +94,18 @@ def run_bench(http: bool = True) -> str:
         ("lieu saisi → commune (nom, code postal, fautes)", resolve_samples, ""),
     ]
     lines = [
-        f"{len(index.by_id)} unités, {len(gazetteer.communes)} communes ; {len(points)} points de départ, "
-        f"{len(typed)} saisies",
-        f"Construction du répertoire et de l'index en mémoire : {build_seconds:.2f} s",
+        f"{fr(len(index.by_id), 0)} unités, {fr(len(gazetteer.communes), 0)} communes ; "
+        f"{fr(len(points), 0)} points de départ, {fr(len(typed), 0)} saisies",
+        f"Construction du répertoire et de l'index en mémoire : {fr(build_seconds, 2)} s",
         "",
         "| mesure | p50 | p95 | max | cible |",
         "|---|---|---|---|---|",
     ]
     for label, samples, target in rows:
         p50, p95, worst = _percentiles(samples)
-        lines.append(f"| {label} | {p50:.2f} ms | {p95:.2f} ms | {worst:.2f} ms | {target} |")
+        lines.append(f"| {label} | {fr(p50, 2)} ms | {fr(p95, 2)} ms | {fr(worst, 2)} ms | {target} |")
     if http:
-        p50, p95, worst = _percentiles(_http(points[:1000]))
-        lines.append(f"| HTTP `/api/v1/stations/nearest` (gunicorn 2 workers) | {p50:.2f} ms | {p95:.2f} ms "
-                     f"| {worst:.2f} ms | |")
+        p50, p95, worst = _percentiles(_http(points[:http_points]))
+        lines.append(f"| HTTP `/api/v1/stations/nearest` (gunicorn {server_label()}, même machine) "
+                     f"| {fr(p50, 2)} ms | {fr(p95, 2)} ms | {fr(worst, 2)} ms | |")
     return "\n".join(lines)

@@ -21,7 +21,6 @@ from maps.hours import Schedule, timezone_for
 from maps.models import Commune, DatasetVersion, Postcode, Station
 from maps.places import CommuneEntry, Gazetteer, Place
 from maps.positions import distances_km
-from portal.templating import de
 
 # "Ouvert maintenant" lists units a citizen can reach now, not the nearest open one in France.
 OPEN_NOW_RADIUS_KM = 50
@@ -263,70 +262,36 @@ def departments(session: Session) -> list[tuple[str, str, int]]:
                   key=lambda d: (int(d[0]) if d[0].isdecimal() else 20, d[0]))
 
 
-# Words that say "a unit": a search for them with a place leads to the finder.
-UNIT_WORDS = {"commissariat", "commissariats", "gendarmerie", "gendarmeries", "brigade", "brigades",
-              "police", "poste"}
-# Words around the place in such a search. They are only trimmed from its ends, so that
-# "Bourg-en-Bresse" keeps its "en", and an article just before the place is tried first
-# ("commissariat le mans" is Le Mans; "du mans" and "au mans" are too).
-FILLER_WORDS = {"de", "du", "des", "la", "le", "les", "l", "d", "a", "au", "aux", "en", "dans", "pres",
-                "proche", "proches", "plus", "trouver", "adresse", "horaires", "horaire", "heures", "heure",
-                "ouverture", "ouvert", "ouverte", "ouverts", "ouvertes", "accueil", "contact", "coordonnees",
-                "telephone", "numero", "ou", "est", "se", "situe", "ma", "mon", "moi", "chez", "ville",
-                "hotel", "aujourd", "hui", "maintenant", "nuit", "soir", "dimanche", "samedi", "week", "end",
-                "weekend", "ferie"}
-ARTICLES = {"le": "le", "la": "la", "les": "les", "l": "l", "du": "le", "au": "le", "des": "les", "aux": "les"}
-
-
-def _place_candidates(words: list[str]) -> list[str]:
-    """The place in a unit search, longest reading first."""
-    start, end = 0, len(words)
-    while end > start and words[end - 1] in FILLER_WORDS:
-        end -= 1
-    while start < end and words[start] in FILLER_WORDS:
-        start += 1
-    if start == end:
-        return []
-    place = words[start:end]
-    candidates = [" ".join(place)]
-    if start and words[start - 1] in ARTICLES:
-        candidates.insert(0, " ".join([ARTICLES[words[start - 1]], *place]))
-    return candidates
-
-
 @dataclass(frozen=True)
-class Shortcut:
+class NamedPlace:
+    """A place named as written in free text, as the finder will read it.
+
+    ``query`` is what to give the finder (``/commissariats?q=``); ``label`` what
+    to call it ("Lyon (69)", "Seine-Saint-Denis (93)"); ``department`` says
+    whether it is a whole département.
+    """
+
+    query: str
     label: str
-    query: str | None
-    kind: str | None
+    department: bool = False
 
 
-def station_shortcut(session: Session, text: str) -> Shortcut | None:
-    """For a search like "commissariat lyon" or "gendarmerie 72000": the finder, on that place."""
-    from maps.places import DepartmentQuery, MalformedPlace, PlaceError, normalize
+def place_named(session: Session, text: str) -> NamedPlace | None:
+    """The commune, postcode or département ``text`` names exactly (no typo guessed), or None.
 
-    words = normalize(text).split()
-    if not any(w in UNIT_WORDS for w in words):
-        return None
-    kind = ("gendarmerie" if any(w.startswith(("gendarmerie", "brigade")) for w in words)
-            else "police" if any(w.startswith(("commissariat", "police")) for w in words) else None)
-    candidates = _place_candidates([w for w in words if w not in UNIT_WORDS])
-    if not candidates:
-        return Shortcut("Trouver le commissariat ou la brigade de gendarmerie le plus proche", None, None)
+    For reading a place inside a free-text search, where a near-miss is more
+    likely another word ("police secours" is not Secourt). A département
+    counts only if it has units.
+    """
+    from maps.places import DepartmentQuery, MalformedPlace, PlaceError
+
     gazetteer, _ = finder(session)
-    what = {"police": "Commissariats", "gendarmerie": "Brigades de gendarmerie"}.get(
-        kind, "Commissariats et brigades")
-    for rest in candidates:
-        try:
-            place = gazetteer.resolve(rest, fuzzy=False)
-            break
-        except DepartmentQuery as department:  # "gendarmerie sarthe", "commissariat 93"
-            if not department_exists(session, department.code):
-                return None
-            return Shortcut(f"{what} : département {gazetteer.department_label(department.code)}",
-                            department.code, kind)
-        except (MalformedPlace, PlaceError):
-            continue
-    else:
-        return None  # "porter plainte commissariat", "police municipale": not a unit to find
-    return Shortcut(f"{what} près {de(place.label)}", rest, kind)
+    try:
+        place = gazetteer.resolve(text, fuzzy=False)
+    except DepartmentQuery as department:  # "sarthe", "93"
+        if not department_exists(session, department.code):
+            return None
+        return NamedPlace(department.code, gazetteer.department_label(department.code), department=True)
+    except (MalformedPlace, PlaceError):
+        return None
+    return NamedPlace(text, place.label)

@@ -1,7 +1,9 @@
 """Settings: embedded defaults, then environment variables, then a test mapping.
 
 Production is the default environment (``PORTAL_ENV`` unset): it refuses to
-start without an explicit ``SECRET_KEY`` and ``DATABASE_URL``. ``make run``
+start, with one error that lists every problem, on anything unsafe there
+(no secret or database, no explicit ``TRUSTED_PROXIES``, per-process rate
+limits, the local outbox or FranceConnect, SMTP without TLS). ``make run``
 sets ``PORTAL_ENV=development``, which fills in safe local defaults. Every
 variable is listed in ``.env.example``.
 """
@@ -9,11 +11,15 @@ variable is listed in ``.env.example``.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("production", "development", "test")
@@ -64,24 +70,116 @@ def _dev_secret(instance: Path) -> str:
     return key
 
 
-def _franceconnect_settings(settings: dict, production: bool) -> None:
+def _franceconnect_settings(settings: dict, production: bool, problems: list[str]) -> None:
     """Fill in the local FranceConnect outside production; refuse it in production."""
     if production:
         missing = [k for k in ("PUBLIC_URL", "FRANCECONNECT_ISSUER", "FRANCECONNECT_CLIENT_ID",
                                "FRANCECONNECT_CLIENT_SECRET") if not settings.get(k)]
         if missing:
-            raise ConfigError(f"{', '.join(missing)} must be set in production (PORTAL_ENV=production).")
+            problems.append(f"{', '.join(missing)} : obligatoire(s) en production.")
         local_secret = settings["FRANCECONNECT_CLIENT_SECRET"] == DEV_FRANCECONNECT_CLIENT_SECRET
-        if _is_local(settings["FRANCECONNECT_ISSUER"]) or local_secret:
-            raise ConfigError(
-                "Production refuses the local FranceConnect: FRANCECONNECT_ISSUER must be the real "
-                "FranceConnect over https (https://oidc.franceconnect.gouv.fr/api/v2)."
-            )
+        if (settings["FRANCECONNECT_ISSUER"] and _is_local(settings["FRANCECONNECT_ISSUER"])) or local_secret:
+            problems.append("FRANCECONNECT_ISSUER : le FranceConnect local est refusé en production ; indiquer "
+                            "le vrai FranceConnect en https (https://oidc.franceconnect.gouv.fr/api/v2) et ses "
+                            "identifiants.")
+        if settings.get("PUBLIC_URL") and not settings["PUBLIC_URL"].startswith("https://"):
+            problems.append("PUBLIC_URL : doit commencer par https:// en production.")
     settings["PUBLIC_URL"] = (settings.get("PUBLIC_URL") or dev_public_url()).rstrip("/")
     settings["FRANCECONNECT_ISSUER"] = settings["FRANCECONNECT_ISSUER"] or local_franceconnect_issuer()
     settings["FRANCECONNECT_CLIENT_ID"] = settings["FRANCECONNECT_CLIENT_ID"] or DEV_FRANCECONNECT_CLIENT_ID
     settings["FRANCECONNECT_CLIENT_SECRET"] = (settings["FRANCECONNECT_CLIENT_SECRET"]
                                                or DEV_FRANCECONNECT_CLIENT_SECRET)
+
+
+def _production_problems(settings: dict, proxies_explicit: bool) -> list[str]:
+    """What would make production unsafe; the portal refuses to start and lists them all at once."""
+    problems = []
+    if not proxies_explicit:
+        problems.append("TRUSTED_PROXIES : à indiquer explicitement (1 derrière un proxy TLS, 0 sans proxy) ; "
+                        "sans lui, tous les visiteurs partagent l'adresse du proxy (limites de débit) et HSTS "
+                        "n'est jamais envoyé.")
+    if not settings["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://", "redis+sentinel://")):
+        problems.append("RATELIMIT_STORAGE_URI : un stockage partagé (redis://…) est obligatoire en production ; "
+                        "en mémoire, chaque processus tiendrait ses propres compteurs.")
+    if settings["MAIL_BACKEND"] != "smtp":
+        problems.append("MAIL_BACKEND : seul smtp est accepté en production (la boîte locale montrerait les "
+                        "codes de connexion).")
+    elif not (settings["MAIL_USE_TLS"] or settings["MAIL_USE_SSL"]):
+        problems.append("MAIL_USE_TLS / MAIL_USE_SSL : le relais SMTP doit être joint en TLS vérifié "
+                        "(les codes de connexion passent par courriel).")
+    if settings["SECRET_KEY"] and len(settings["SECRET_KEY"]) < 32:
+        problems.append("SECRET_KEY : 32 caractères aléatoires au moins.")
+    return problems
+
+
+def _allowed_hosts(settings: dict, production: bool) -> list[str] | None:
+    """Host names the portal answers for: PUBLIC_URL's host in production unless ALLOWED_HOSTS says more."""
+    listed = [h.strip() for h in (settings.get("ALLOWED_HOSTS") or "").split(",") if h.strip()]
+    if listed:
+        return listed
+    if production:
+        return [urlsplit(settings["PUBLIC_URL"]).hostname or ""]
+    return None
+
+
+# Who publishes and hosts the portal, whom to write to: facts the code cannot know. They come from
+# the environment, are required in production, and get clearly-labelled local values elsewhere.
+LEGAL_SETTINGS = {
+    "PUBLISHER_NAME": "Éditeur non renseigné (instance de développement locale)",
+    "PUBLISHER_ADDRESS": "Adresse non renseignée (instance de développement locale)",
+    "PUBLICATION_DIRECTOR": "Non renseigné (instance de développement locale)",
+    "HOSTING_PROVIDER": "Poste de développement local (aucun hébergeur)",
+    "HOSTING_ADDRESS": "Non renseignée (instance de développement locale)",
+    "PRIVACY_CONTACT": "donnees-personnelles@portail-citoyen.local",
+    "LOG_RETENTION": "non renseignée (instance de développement locale)",
+    "SECURITY_CONTACT": "mailto:securite@portail-citoyen.local",
+}
+# RFC 9116: Expires should be less than a year ahead.
+SECURITY_TXT_MAX_AHEAD = timedelta(days=365)
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
+EMAIL_ADDRESS = re.compile(r"^[^@\s:,]+@[^@\s,]+\.[^@\s,]+$")
+
+
+def _contact_uri(value: str) -> str:
+    """security.txt's Contact is a URI: a bare e-mail address becomes mailto:."""
+    value = value.strip()
+    return f"mailto:{value}" if EMAIL_ADDRESS.match(value) else value
+
+
+def _trust_settings(settings: dict, production: bool, problems: list[str]) -> None:
+    """Legal identities, the personal-data and security contacts, and security.txt's fields."""
+    for name, local_value in LEGAL_SETTINGS.items():
+        if not str(settings.get(name) or "").strip():
+            if production:
+                problems.append(f"{name} : obligatoire en production (mentions légales, données personnelles, "
+                                "security.txt ; voir .env.example).")
+            settings[name] = local_value
+    contacts = [_contact_uri(c) for c in settings["SECURITY_CONTACT"].split(",") if c.strip()]
+    if not contacts or not all(c.startswith(("mailto:", "https://", "tel:")) and " " not in c for c in contacts):
+        problems.append("SECURITY_CONTACT : une ou plusieurs adresses mailto:, https:// ou tel:, séparées par "
+                        "des virgules.")
+    settings["SECURITY_TXT_CONTACTS"] = contacts
+    privacy = settings["PRIVACY_CONTACT"].strip()
+    if not (EMAIL_ADDRESS.match(privacy) or (privacy.startswith("https://") and " " not in privacy)):
+        problems.append("PRIVACY_CONTACT : une adresse électronique ou une adresse https:// (formulaire).")
+    languages = [t.strip() for t in settings["SECURITY_TXT_LANGUAGES"].split(",")]
+    if not all(LANGUAGE_TAG.match(t) for t in languages):
+        problems.append("SECURITY_TXT_LANGUAGES : des étiquettes de langue séparées par des virgules (fr, en).")
+    settings["SECURITY_TXT_LANGUAGES"] = ", ".join(languages)
+    settings["SECURITY_TXT_EXPIRES_AT"] = None
+    expires = settings.get("SECURITY_TXT_EXPIRES")
+    if expires:
+        try:
+            when = expires if isinstance(expires, datetime) else datetime.fromisoformat(str(expires))
+        except ValueError:
+            problems.append("SECURITY_TXT_EXPIRES : une date ISO 8601 (2027-06-30 ou 2027-06-30T00:00:00Z).")
+            return
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        now = datetime.now(UTC)
+        if not now < when <= now + SECURITY_TXT_MAX_AHEAD:
+            problems.append("SECURITY_TXT_EXPIRES : dans le futur et à moins d'un an (RFC 9116) ; laisser vide "
+                            "pour une date calculée.")
+        settings["SECURITY_TXT_EXPIRES_AT"] = when.astimezone(UTC)
 
 
 def _map_tiles_settings(settings: dict) -> None:
@@ -131,7 +229,11 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         "MAIL_BACKEND": env.get("MAIL_BACKEND", "smtp" if production else "outbox"),
         "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
         "MAIL_PORT": int(env.get("MAIL_PORT", "587")),
+        # STARTTLS (port 587) or implicit TLS (MAIL_USE_SSL, port 465); the relay's certificate is always
+        # verified, against the system's authorities or MAIL_CA_FILE.
         "MAIL_USE_TLS": _flag(env.get("MAIL_USE_TLS"), default=True),
+        "MAIL_USE_SSL": _flag(env.get("MAIL_USE_SSL"), default=False),
+        "MAIL_CA_FILE": env.get("MAIL_CA_FILE") or None,
         "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
         "MAIL_FROM": env.get("MAIL_FROM", "Portail citoyen <ne-pas-repondre@portail-citoyen.local>"),
@@ -147,6 +249,19 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         "MAP_TILES_MAX_ZOOM": int(env.get("MAP_TILES_MAX_ZOOM", "19")),
         # Address shown on the accessibility statement for reporting a barrier.
         "ACCESSIBILITY_CONTACT": env.get("ACCESSIBILITY_CONTACT", ""),
+        # Legal notice and personal data page (LEGAL_SETTINGS): required in production.
+        "PUBLISHER_NAME": env.get("PUBLISHER_NAME", ""),
+        "PUBLISHER_ADDRESS": env.get("PUBLISHER_ADDRESS", ""),
+        "PUBLICATION_DIRECTOR": env.get("PUBLICATION_DIRECTOR", ""),
+        "HOSTING_PROVIDER": env.get("HOSTING_PROVIDER", ""),
+        "HOSTING_ADDRESS": env.get("HOSTING_ADDRESS", ""),
+        "PRIVACY_CONTACT": env.get("PRIVACY_CONTACT", ""),
+        "LOG_RETENTION": env.get("LOG_RETENTION", ""),
+        # /.well-known/security.txt (RFC 9116). Contact: mailto:, https: or tel:, comma-separated
+        # (required in production). Expires: ISO 8601, less than a year ahead; unset, 180 days from today.
+        "SECURITY_CONTACT": env.get("SECURITY_CONTACT", ""),
+        "SECURITY_TXT_EXPIRES": env.get("SECURITY_TXT_EXPIRES", ""),
+        "SECURITY_TXT_LANGUAGES": env.get("SECURITY_TXT_LANGUAGES", "fr"),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "SESSION_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE"), default=production),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -165,23 +280,42 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         # Reverse proxies in front of the portal whose X-Forwarded-* headers are trusted
         # (client address for rate limits, HTTPS for HSTS and secure cookies). 0: none.
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        # Host names the portal answers for (comma-separated); in production, PUBLIC_URL's by default.
+        # Any other Host header gets a 400, so it never reaches an absolute URL.
+        "ALLOWED_HOSTS": env.get("ALLOWED_HOSTS", ""),
     }
     settings.update(overrides)
 
+    problems: list[str] = []
     if not settings["SQLALCHEMY_DATABASE_URI"]:
         if production:
-            raise ConfigError("DATABASE_URL must be set in production (PORTAL_ENV=production).")
+            problems.append("DATABASE_URL : obligatoire en production.")
         settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'portal.db'}"
     if not settings["SECRET_KEY"]:
         if production:
-            raise ConfigError("SECRET_KEY must be set in production (PORTAL_ENV=production).")
+            problems.append("SECRET_KEY : obligatoire en production (32 caractères aléatoires au moins).")
         settings["SECRET_KEY"] = _dev_secret(instance)
-    _franceconnect_settings(settings, production)
+    _franceconnect_settings(settings, production, problems)
+    _trust_settings(settings, production, problems)
+    if production:
+        problems += _production_problems(settings, "TRUSTED_PROXIES" in env or "TRUSTED_PROXIES" in overrides)
+    if problems:
+        raise ConfigError("Configuration refusée (PORTAL_ENV=" + portal_env + ") :\n- " + "\n- ".join(problems))
     _map_tiles_settings(settings)
+    settings["TRUSTED_HOSTS"] = _allowed_hosts(settings, production)
+    options = dict(settings["SQLALCHEMY_ENGINE_OPTIONS"])
+    # SQL parameters hold session data, codes and identities: never in a log or an exception message.
+    options["hide_parameters"] = True
+    settings["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    if settings["RATELIMIT_STORAGE_URI"].startswith("redis"):
+        # A Redis that stops answering must cost a request 0.2 s, not hang it.
+        settings.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.2, "socket_timeout": 0.2})
     if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         options = dict(settings["SQLALCHEMY_ENGINE_OPTIONS"])
+        # Options given in DATABASE_URL (?options=-csearch_path%3D…) are kept, the timeout added to them.
+        given = make_url(settings["SQLALCHEMY_DATABASE_URI"]).query.get("options", "")
         options.setdefault(
-            "connect_args", {"connect_timeout": 3, "options": "-c statement_timeout=5000"}
+            "connect_args", {"connect_timeout": 3, "options": f"{given} -c statement_timeout=5000".strip()}
         )
         options.setdefault("pool_timeout", 5)
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = options

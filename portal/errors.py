@@ -7,8 +7,6 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from search.engine import SearchUnavailable
-
 log = logging.getLogger(__name__)
 
 MESSAGES = {
@@ -56,11 +54,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(UserError)
     def _user_error(exc: UserError):
         return error_response(exc.status, exc.message)
-
-    @app.errorhandler(SearchUnavailable)
-    def _search_down(exc: SearchUnavailable):
-        log.error("search unavailable: %s", exc)
-        return error_response(503, "La recherche est momentanément indisponible. Réessayez dans quelques minutes.")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -47,6 +50,26 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(connection):
         connection.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def write_transaction(session: Session) -> Iterator[Session]:
+    """A short transaction of its own for a write, committed at the end of the block.
+
+    The request's earlier reads are let go first (anything uncommitted is
+    abandoned, as it would be at the end of the request): on SQLite a
+    transaction that read before another connection wrote cannot take the
+    write lock and fails at once, whereas one whose first statement is a
+    write waits its turn (busy timeout). On PostgreSQL it keeps no snapshot
+    or lock open while the request goes on.
+    """
+    session.rollback()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def init_app(app: Flask) -> None:

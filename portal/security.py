@@ -8,20 +8,24 @@ with ``csp_extend``; nothing widens it globally.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.errors import UserError
 
 PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
     "microphone=(), payment=(), usb=()"
 )
 CSP_REPORT_PATH = "/csp-report"
+log = logging.getLogger(__name__)
 
 limiter = Limiter(
     key_func=get_remote_address,
@@ -61,9 +65,39 @@ def csp_extend(**sources: str) -> Callable:
 
 
 def mark_sensitive() -> None:
-    """A page about violence: quick-exit button, and no referrer for the next site."""
+    """A page about violence: quick-exit button, no referrer for the next site, nothing kept by the browser."""
     g.sensitive = True
     g.referrer_policy = "no-referrer"
+
+
+def shared_limits_available() -> bool:
+    """Whether the rate-limit store every worker shares answers (always true for the in-memory one)."""
+    try:
+        return bool(limiter.storage.check())
+    except Exception:  # any failure of the store's client is the store being down
+        return False
+
+
+def require_shared_limits(title: str, message: str) -> Callable:
+    """Fail closed: an abuse-sensitive view refuses to serve while its limits cannot be shared.
+
+    When Redis stops answering, Flask-Limiter falls back to counters kept in
+    each process, which is right for public pages (they keep answering) but
+    would multiply by the number of workers what a visitor may try on, say,
+    login codes. Those views answer 503 with ``title`` and ``message`` instead.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not shared_limits_available():
+                log.error("rate-limit store unavailable: %s refused", request.endpoint)
+                return render_template("errors/error.html", title=title, message=message, status=503), 503
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
 def content_security_policy() -> str:
@@ -101,7 +135,20 @@ def set_security_headers(response: Response) -> Response:
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if g.get("sensitive"):
+        # Neither the back button nor a shared computer's cache may bring the page back.
+        response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def refuse_nul_characters() -> None:
+    """A NUL character has no place in a visitor's input, and PostgreSQL refuses it in text (a 500)."""
+    values = [request.path, *request.args.keys(), *(v for vs in request.args.listvalues() for v in vs)]
+    if request.method != "GET" and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [*request.form.keys(), *(v for vs in request.form.listvalues() for v in vs)]
+    if any("\x00" in value for value in values):
+        raise UserError(400, "La demande contient un caractère nul, qui n'a pas sa place dans une adresse ni "
+                             "dans un formulaire.")
 
 
 def init_app(app: Flask) -> None:
@@ -109,4 +156,5 @@ def init_app(app: Flask) -> None:
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     limiter.init_app(app)
+    app.before_request(refuse_nul_characters)
     app.after_request(set_security_headers)

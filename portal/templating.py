@@ -6,9 +6,7 @@ from datetime import date, datetime
 
 from flask import Flask
 
-from catalogue.text import blocks
 from portal.security import csp_nonce
-from search.highlight import highlight_words
 
 MONTHS = (
     "janvier", "février", "mars", "avril", "mai", "juin",
@@ -63,8 +61,6 @@ def init_app(app: Flask) -> None:
         thousands=thousands,
         km=km,
         de=de,
-        blocks=blocks,
-        highlight=highlight_words,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

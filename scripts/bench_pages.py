@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from portal.benchserver import running_portal  # noqa: E402
+from portal.benchserver import fr, running_portal, server_label  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -70,10 +70,15 @@ def lighthouse(url: str) -> dict[str, int]:
     return {name: round(category["score"] * 100) for name, category in categories.items()}
 
 
+def lighthouse_version() -> str:
+    return json.loads((LIGHTHOUSE.parents[1] / "lighthouse" / "package.json").read_text())["version"]
+
+
 def main() -> int:
     rows = []
     with running_portal() as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser_version = browser.version
         for name, path in PAGES.items():
             url = base + path
             cold_load(browser, url)  # let the server warm up, then measure a fresh profile
@@ -81,13 +86,15 @@ def main() -> int:
             scores = lighthouse(url)
             rows.append((name, path, size, requests, scores))
         browser.close()
+    print(f"Portail servi par gunicorn ({server_label()}), Chromium {browser_version}, "
+          f"Lighthouse {lighthouse_version()}.\n")
     print("| page | adresse | transféré à froid | requêtes | performance | accessibilité | bonnes pratiques |")
     print("|---|---|---|---|---|---|---|")
     for name, path, size, requests, scores in rows:
-        print(f"| {name} | `{path}` | {size / 1000:.1f} ko | {requests} | {scores['performance']} "
+        print(f"| {name} | `{path}` | {fr(size / 1000)} ko | {requests} | {scores['performance']} "
               f"| {scores['accessibility']} | {scores['best-practices']} |")
     home = rows[0][2] / 1000
-    print(f"\nAccueil : {home:.1f} ko transférés (budget {HOME_BUDGET_KB} ko).")
+    print(f"\nAccueil : {fr(home)} ko transférés (budget {HOME_BUDGET_KB} ko).")
     failed = [r for r in rows if r[4]["accessibility"] < 100 or r[4]["performance"] < 90
               or r[4]["best-practices"] < 95]
     return 1 if home > HOME_BUDGET_KB or failed else 0

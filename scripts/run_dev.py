@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """``make run``: the portal and the local FranceConnect, side by side, stopped together.
 
-The portal is served by gunicorn (2 workers) on $PORT (default 5000); the
-local FranceConnect by gunicorn (1 process: its codes and tokens live in
-memory) on $LOCAL_FC_PORT (default 5001). Ctrl+C stops both.
+The portal is served by gunicorn with gunicorn.conf.py, the settings of
+production (threaded workers, no access log), on $PORT (default 5000); the
+local FranceConnect by gunicorn too, in 1 process that is never recycled
+(its codes and tokens live in memory), on $LOCAL_FC_PORT (default 5001).
+Ctrl+C stops both.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "gunicorn.conf.py"
 
 
 def main() -> int:
@@ -22,12 +25,11 @@ def main() -> int:
     fc_port = os.environ.get("LOCAL_FC_PORT", "5001")
     env = dict(os.environ, PORT=port, LOCAL_FC_PORT=fc_port,
                PUBLIC_URL=os.environ.get("PUBLIC_URL", f"http://127.0.0.1:{port}"))
-    gunicorn = [sys.executable, "-m", "gunicorn"]
+    gunicorn = [sys.executable, "-m", "gunicorn", "--config", str(CONFIG)]
     processes = [
-        subprocess.Popen([*gunicorn, "--workers", "1", "--threads", "4", "--bind", f"127.0.0.1:{fc_port}",
-                          "local_franceconnect:create_app()"], cwd=ROOT, env=env),
-        subprocess.Popen([*gunicorn, "--workers", "2", "--bind", f"127.0.0.1:{port}", "app:create_app()"],
-                         cwd=ROOT, env=env),
+        subprocess.Popen([*gunicorn, "--workers", "1", "--threads", "4", "--max-requests", "0",
+                          "--bind", f"127.0.0.1:{fc_port}", "local_franceconnect:create_app()"], cwd=ROOT, env=env),
+        subprocess.Popen([*gunicorn, "--bind", f"127.0.0.1:{port}", "app:create_app()"], cwd=ROOT, env=env),
     ]
     print(f"Portail citoyen : {env['PUBLIC_URL']}  —  FranceConnect local : http://127.0.0.1:{fc_port}/api/v2",
           flush=True)

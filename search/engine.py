@@ -1,7 +1,7 @@
 """What the portal knows of a search engine: a small interface and its data types.
 
-The portal talks to ``SearchEngine`` only (index, remove, rebuild, search,
-suggest, status). ``search.whoosh_engine.WhooshEngine`` is the embedded
+The portal talks to ``SearchEngine`` only (index, remove, rebuild, prune,
+search, suggest, status). ``search.whoosh_engine.WhooshEngine`` is the embedded
 implementation; the French analysis, synonyms, best bets and typo rules live
 in engine-independent modules (``analysis``, ``vocabulary``, ``planner``) so
 that another engine can take Whoosh's place.
@@ -87,6 +87,8 @@ class SearchEngine(Protocol):
 
     def record_fingerprint(self, fingerprint: str) -> None: ...
 
+    def prune(self) -> list[str]: ...
+
     def search(
         self, query: str, *, limit: int = 10, offset: int = 0, pinned: Iterable[str] = ()
     ) -> SearchResults: ...
@@ -99,4 +101,5 @@ class SearchEngine(Protocol):
 def clean_query(text: str) -> str:
     """Bound what a query can cost: printable characters only, 200 at most."""
     text = "".join(c if c.isprintable() else " " for c in text[: MAX_QUERY_CHARS * 4])
-    return " ".join(text.split())[:MAX_QUERY_CHARS]
+    # Stripped after the cut too, so that cleaning a cleaned query changes nothing.
+    return " ".join(text.split())[:MAX_QUERY_CHARS].rstrip()

@@ -8,18 +8,26 @@ rebuilds only when that fingerprint or the index format changed.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from catalogue import services as catalogue
-from catalogue.models import Procedure
-from search.engine import Document, SearchEngine, SearchResults, clean_query
+from catalogue.models import LifeEvent, Procedure
+from portal import health
+from portal.errors import error_response
+from search.engine import Document, SearchEngine, SearchResults, SearchUnavailable, clean_query
+from search.highlight import highlight_words
+from search.privacy import install_log_filter
+from search.shortcuts import Shortcut, station_shortcut
 from search.vocabulary import load_best_bets, load_synonyms
 from search.whoosh_engine import WhooshEngine
+
+log = logging.getLogger(__name__)
 
 # A fiche is one source among thousands; the portal's own procedure on the same
 # need is the answer a citizen is looking for (docs/search.md).
@@ -38,6 +46,11 @@ FICHE_TYPE_BOOSTS = {
 # A service that no longer exists still answers "pré-plainte", but never before
 # the service that replaced it.
 SUPERSEDED_BOOST = 0.3
+# A query is as sensitive as where it leads: when one of its first two results is a page
+# about violence (or a best bet pins one), its results page gets those pages' protection.
+# Two, not three: "porter plainte" finds the page on sexual violence third, after the two
+# ways of filing a complaint; "harcèlement" finds it second.
+SENSITIVE_TOP = 2
 
 
 def document_boost(entry: Procedure) -> float:
@@ -66,6 +79,14 @@ def init_app(app: Flask) -> None:
     app.extensions["search"] = WhooshEngine(
         Path(app.config["SEARCH_INDEX_DIR"]), load_synonyms(), load_best_bets()
     )
+    app.jinja_env.filters["highlight"] = highlight_words
+    health.register(app, "search", lambda: engine().search("plainte", limit=1) is not None)
+
+    @app.errorhandler(SearchUnavailable)
+    def _search_down(exc: SearchUnavailable):
+        log.error("search unavailable: %s", type(exc).__name__)
+        return error_response(503, "La recherche est momentanément indisponible. Réessayez dans quelques minutes.")
+    install_log_filter()  # no query in the request log of Werkzeug's server
 
 
 def engine() -> SearchEngine:
@@ -90,6 +111,7 @@ def ensure_index(session: Session, search_engine: SearchEngine, force: bool = Fa
     fingerprint = index_fingerprint(session)
     status = search_engine.status()
     if not force and status.is_current(fingerprint):
+        search_engine.prune()  # builds replaced earlier, once their grace period is over
         return BuildReport(rebuilt=False, documents=status.documents, seconds=0.0)
     started = time.perf_counter()
     search_engine.rebuild(
@@ -103,3 +125,41 @@ def ensure_index(session: Session, search_engine: SearchEngine, force: bool = Fa
 
 def search(query: str, *, limit: int = 10, offset: int = 0) -> SearchResults:
     return engine().search(clean_query(query), limit=limit, offset=offset)
+
+
+def is_sensitive(session: Session, query: str, results: SearchResults, offset: int = 0) -> bool:
+    """Whether a query leads to a page about violence: a sensitive entry among its first
+    ``SENSITIVE_TOP`` results, or pinned by a best bet.
+
+    Decided from where the query leads, never from a list of words: "mon mari me
+    frappe" is sensitive because it finds the page on domestic violence. Every page
+    of such a query is, whatever page is asked for.
+    """
+    if offset == 0 and len(results.hits) >= min(SENSITIVE_TOP, results.total):
+        head = results.hits[:SENSITIVE_TOP]
+    else:
+        head = search(query, limit=SENSITIVE_TOP).hits
+    slugs = {h.slug for h in head} | {h.slug for h in results.hits if h.pinned}
+    return bool(catalogue.sensitive_slugs(session, slugs))
+
+
+@dataclass
+class ResultsPage:
+    """What the results page shows for a query."""
+
+    results: SearchResults
+    sensitive: bool
+    shortcut: Shortcut | None = None
+    # When nothing is found: the situations, to choose from instead.
+    life_events: list[LifeEvent] = field(default_factory=list)
+
+
+def results_page(session: Session, query: str, *, limit: int, offset: int = 0) -> ResultsPage:
+    """One page of results and what goes with it; raises SearchUnavailable if the index cannot be read."""
+    results = search(query, limit=limit, offset=offset)
+    return ResultsPage(
+        results=results,
+        sensitive=is_sensitive(session, results.query, results, offset),
+        shortcut=station_shortcut(session, results.query),
+        life_events=catalogue.life_events(session) if results.total == 0 else [],
+    )

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import math
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, url_for
 
-from catalogue import services as catalogue
-from catalogue.views import entry_url
-from maps.services import station_shortcut
+from catalogue.services import entry_url
 from portal.errors import UserError
 from portal.extensions import db
-from portal.htmx import render
+from portal.htmx import render, wants_fragment
 from portal.params import page_number, small_integer
-from portal.security import limiter
+from portal.security import limiter, mark_sensitive
 from search import services
 from search.engine import MAX_QUERY_CHARS, SearchUnavailable
 
@@ -23,6 +21,8 @@ PER_PAGE = 10
 PREVIEW_SIZE = 5
 MAX_PAGE = 100
 API_MAX_LIMIT = 50
+# The API reaches as deep as the pages do: 100 pages of 10.
+API_MAX_OFFSET = MAX_PAGE * PER_PAGE
 
 
 def _search_limit() -> str:
@@ -48,6 +48,13 @@ def _page_numbers(page: int, pages: int) -> list[int | None]:
 @bp.get("/recherche")
 @search_rate_limit
 def results():
+    """Raises 400 for a bad page number; answers 503 (with the page) when the index is unreadable.
+
+    A query that leads to a page about violence gets that page's protection:
+    quick exit, no referrer, nothing kept by the browser, a title without the
+    query, and no address with the query in the history (htmx is told not to
+    write it).
+    """
     query = request.args.get("q", "")[: MAX_QUERY_CHARS * 2].strip()
     preview = request.args.get("apercu") == "1"
     page = page_number(request.args.get("page"))
@@ -56,51 +63,72 @@ def results():
     per_page = PREVIEW_SIZE if preview else PER_PAGE
     offset = (page - 1) * per_page
     context = {"query": query, "results": None, "hits": [], "page": page, "pages": 0,
-               "offset": offset, "preview": preview, "error": False, "life_events": [], "shortcut": None}
+               "offset": offset, "preview": preview, "error": False, "life_events": [], "shortcut": None,
+               "sensitive": False}
     status = 200
     if query:
         try:
-            found = services.search(query, limit=per_page, offset=offset)
+            found = services.results_page(db.session, query, limit=per_page, offset=offset)
         except SearchUnavailable:
             current_app.logger.error("search index unavailable")
             context["error"] = True
             status = 503
         else:
-            context["query"] = found.query
-            context["results"] = found
-            context["hits"] = [
-                {"slug": h.slug, "kind": h.kind, "title": h.title, "summary": h.summary,
-                 "url": entry_url(kind=h.kind, slug=h.slug)}
-                for h in found.hits
-            ]
-            context["pages"] = min(math.ceil(found.total / per_page), MAX_PAGE)
+            results = found.results
+            context.update(
+                query=results.query, results=results, shortcut=found.shortcut, life_events=found.life_events,
+                sensitive=found.sensitive,
+                hits=[{"slug": h.slug, "kind": h.kind, "title": h.title, "summary": h.summary,
+                       "url": entry_url(kind=h.kind, slug=h.slug)} for h in results.hits],
+                pages=min(math.ceil(results.total / per_page), MAX_PAGE),
+            )
             context["page_numbers"] = _page_numbers(page, context["pages"])
-            if found.total == 0:
-                context["life_events"] = catalogue.life_events(db.session)
-            context["shortcut"] = station_shortcut(db.session, found.query)
-    return render("search/results.html", "search/_results.html", status=status, **context)
+    if context["sensitive"]:
+        mark_sensitive()
+    response = render("search/results.html", "search/_results.html", status=status, **context)
+    if context["sensitive"] and wants_fragment():
+        # The search box replaces the address as one types (hx-replace-url): not with this query.
+        response.headers["HX-Replace-Url"] = "false"
+    return response
+
+
+def _bounded_integer(name: str, default: str, low: int, high: int) -> int:
+    value = small_integer(request.args.get(name, default))
+    if value is None or not low <= value <= high:
+        raise UserError(400, f"Le paramètre {name} doit être un nombre entier entre {low} et {high}.")
+    return value
 
 
 @bp.get("/api/v1/search")
 @search_rate_limit
 def api_search():
-    """``{"query", "total", "results": [{"slug", "title", "summary", "url", "kind"}], "suggestion"}``."""
+    """``{"query", "total", "offset", "limit", "results": [{"slug", "title", "summary", "url", "kind"}],
+    "suggestion", "next"}``; ``next`` is the address of the following results, null after the last.
+
+    Raises 400 (French JSON) without ``q``, or for a ``limit`` outside 1..50 or an
+    ``offset`` outside 0..1000; 503 when the index is unreadable.
+    """
     query = request.args.get("q", "").strip()
     if not query:
         raise UserError(400, "Le paramètre q (le texte recherché) est obligatoire.")
-    limit = small_integer(request.args.get("limit", "10"))
-    if limit is None or not 1 <= limit <= API_MAX_LIMIT:
-        raise UserError(400, f"Le paramètre limit doit être un nombre entier entre 1 et {API_MAX_LIMIT}.")
-    found = services.search(query[: MAX_QUERY_CHARS * 2], limit=limit)
+    limit = _bounded_integer("limit", "10", 1, API_MAX_LIMIT)
+    offset = _bounded_integer("offset", "0", 0, API_MAX_OFFSET)
+    found = services.search(query[: MAX_QUERY_CHARS * 2], limit=limit, offset=offset)
+    following = offset + limit
+    has_next = following < min(found.total, API_MAX_OFFSET + 1)
     return jsonify(
         {
             "query": found.query,
             "total": found.total,
+            "offset": offset,
+            "limit": limit,
             "results": [
                 {"slug": h.slug, "title": h.title, "summary": h.summary,
                  "url": entry_url(kind=h.kind, slug=h.slug, external=True), "kind": h.kind}
                 for h in found.hits
             ],
             "suggestion": found.suggestion,
+            "next": url_for("search.api_search", q=found.query, limit=limit, offset=following)
+            if has_next else None,
         }
     )

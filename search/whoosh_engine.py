@@ -4,6 +4,7 @@ Index layout, under the configured directory::
 
     builds/<version>-<time>-<random>/   one complete Whoosh index and its meta.json
     current -> builds/...               symlink swapped atomically after a rebuild
+    retired.json                        when each former build stopped being current
     .writer.lock                        flock held by the single writer
 
 Whoosh owns storage, analysis and postings. Ranking reads those postings into
@@ -12,7 +13,11 @@ matchers, run in Python, cost 50 ms at the 95th percentile on the full
 catalogue, this costs a few (docs/search.md, docs/benchmarks.md).
 
 Web processes only read: each thread keeps a searcher and reopens the index
-when ``current`` points elsewhere; a rebuild never disturbs a reader.
+when ``current`` points elsewhere; a rebuild never disturbs a reader. A build
+that stops being current is kept for ``RETIRED_GRACE_SECONDS`` from that
+moment (not from its creation): a search that read ``current`` just before the
+swap may still be opening it. The moment is written in ``retired.json``, so
+that whichever process prunes next, in whatever worker, knows it.
 """
 
 from __future__ import annotations
@@ -66,6 +71,9 @@ COVERAGE_POWER = 2.0
 BM25_B = 0.75
 BM25_K1 = 1.2
 TERM_CACHE_SIZE = 20_000
+# How long a replaced build stays on disk after it stopped being current.
+RETIRED_GRACE_SECONDS = 300.0
+RETIRED_FILE = "retired.json"
 
 
 def build_schema() -> Schema:
@@ -219,8 +227,10 @@ class _ThreadReader:
 class WhooshEngine:
     """``SearchEngine`` on a Whoosh index directory."""
 
-    def __init__(self, root: Path, synonyms: Synonyms, best_bets: BestBets) -> None:
+    def __init__(self, root: Path, synonyms: Synonyms, best_bets: BestBets,
+                 grace_seconds: float = RETIRED_GRACE_SECONDS) -> None:
         self.root = Path(root)
+        self.grace_seconds = grace_seconds
         self.synonyms = synonyms
         self.best_bets = best_bets
         self._local = threading.local()
@@ -269,10 +279,13 @@ class WhooshEngine:
             except BaseException:
                 shutil.rmtree(target, ignore_errors=True)
                 raise
+            outgoing = self._current_target()
             link = self.root / f".current-{secrets.token_hex(4)}"
             link.symlink_to(target.relative_to(self.root))
             os.replace(link, self._current)
-            self._prune(builds, keep=target)
+            if outgoing is not None and outgoing != target:
+                self._retire(outgoing.name, time.time())
+            self._prune()
 
     def _write_meta(self, target: Path, fingerprint: str, count: int) -> None:
         meta = {
@@ -285,17 +298,69 @@ class WhooshEngine:
         tmp.write_text(json.dumps(meta), encoding="utf-8")
         os.replace(tmp, target / "meta.json")
 
-    def _prune(self, builds: Path, keep: Path, grace_seconds: float = 300.0) -> None:
-        """Delete old builds once no reader can still be opening them (open files survive on POSIX)."""
-        now = time.time()
-        for old in builds.iterdir():
-            if old == keep:
+    def _current_target(self) -> Path | None:
+        try:
+            return (self.root / os.readlink(self._current)).resolve()
+        except OSError:
+            return None
+
+    def _read_retired(self) -> dict[str, float]:
+        try:
+            data = json.loads((self.root / RETIRED_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {str(k): float(v) for k, v in data.items() if isinstance(v, (int, float))}
+
+    def _write_retired(self, retired: dict[str, float]) -> None:
+        tmp = self.root / f"{RETIRED_FILE}.{secrets.token_hex(4)}.tmp"
+        tmp.write_text(json.dumps(retired, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.root / RETIRED_FILE)
+
+    def _retire(self, name: str, when: float) -> None:
+        """Record that build ``name`` stopped being current at ``when`` (the writer lock is held)."""
+        retired = self._read_retired()
+        retired.setdefault(name, when)
+        self._write_retired(retired)
+
+    def _prune(self, now: float | None = None) -> list[str]:
+        """Delete the builds retired more than ``grace_seconds`` ago (the writer lock is held).
+
+        A build that is neither current nor recorded (left by an older version
+        of this code, or by a crash between the swap and the record) is
+        recorded now and kept for the whole grace period: a reader may have it.
+        Returns the names of the builds deleted.
+        """
+        builds = self.root / "builds"
+        if not builds.is_dir():
+            return []
+        now = time.time() if now is None else now
+        current = self._current_target()
+        recorded = self._read_retired()
+        retired = dict(recorded)
+        present = set()
+        deleted = []
+        for build in sorted(builds.iterdir()):
+            if not build.is_dir() or build == current:
                 continue
-            try:
-                if now - old.stat().st_mtime > grace_seconds:
-                    shutil.rmtree(old, ignore_errors=True)
-            except FileNotFoundError:
-                continue
+            present.add(build.name)
+            since = retired.setdefault(build.name, now)
+            if now - since > self.grace_seconds:
+                shutil.rmtree(build, ignore_errors=True)
+                if not build.exists():
+                    deleted.append(build.name)
+        # Forget the deleted builds and those gone by other means; a current build is never retired.
+        remaining = {name: since for name, since in retired.items()
+                     if name in present and name not in deleted}
+        if remaining != recorded:
+            self._write_retired(remaining)
+        return deleted
+
+    def prune(self, now: float | None = None) -> list[str]:
+        """Delete the builds that stopped being current more than the grace period ago."""
+        with self._writer_lock():
+            return self._prune(now)
 
     @contextmanager
     def _live_writer(self, fingerprint: str) -> Iterator:

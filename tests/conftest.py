@@ -149,6 +149,14 @@ def app(tmp_path_factory, local_fc):
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def live_portal(app, local_fc):
+    """The portal over real HTTP, on the port the local FranceConnect was told it answers on."""
+    server = LiveServer(app, int(local_fc.portal_url.rsplit(":", 1)[1]))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def client(app):
     limiter.reset()

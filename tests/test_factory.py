@@ -56,6 +56,15 @@ PRODUCTION_ENV = {
     "FRANCECONNECT_ISSUER": "https://oidc.franceconnect.gouv.fr/api/v2",
     "FRANCECONNECT_CLIENT_ID": "client-de-production",
     "FRANCECONNECT_CLIENT_SECRET": "secret-de-production",
+    "TRUSTED_PROXIES": "1",
+    "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+    "MAIL_BACKEND": None,
+    "MAIL_USE_TLS": None,
+    "MAIL_USE_SSL": None,
+    "PUBLISHER_NAME": "Ministère de l'Intérieur", "PUBLISHER_ADDRESS": "Place Beauvau, 75008 Paris",
+    "PUBLICATION_DIRECTOR": "Direction de la publication", "HOSTING_PROVIDER": "Hébergeur",
+    "HOSTING_ADDRESS": "Adresse, téléphone", "LOG_RETENTION": "6 mois", "PRIVACY_CONTACT": "dpo@example.org",
+    "SECURITY_CONTACT": "mailto:securite@example.org",
 }
 
 
@@ -70,14 +79,52 @@ def _production(monkeypatch, **changes):
 def test_production_refuses_to_start_on_the_local_franceconnect(tmp_path, monkeypatch):
     for issuer in ("http://127.0.0.1:5001/api/v2", "https://localhost/api/v2", "http://oidc.example/api/v2"):
         _production(monkeypatch, FRANCECONNECT_ISSUER=issuer)
-        with pytest.raises(ConfigError, match="local FranceConnect"):
+        with pytest.raises(ConfigError, match="FranceConnect local"):
             load_settings(tmp_path)
     _production(monkeypatch, FRANCECONNECT_CLIENT_SECRET="secret-du-franceconnect-local-ne-pas-utiliser-en-production")
-    with pytest.raises(ConfigError, match="local FranceConnect"):
+    with pytest.raises(ConfigError, match="FranceConnect local"):
         load_settings(tmp_path)
     _production(monkeypatch, FRANCECONNECT_CLIENT_ID=None)
     with pytest.raises(ConfigError, match="FRANCECONNECT_CLIENT_ID"):
         load_settings(tmp_path)
+
+
+def test_the_production_settings_of_the_tests_are_accepted(tmp_path, monkeypatch):
+    _production(monkeypatch)
+    settings = load_settings(tmp_path)
+    assert settings["MAIL_BACKEND"] == "smtp" and settings["MAIL_USE_TLS"] is True
+    assert settings["TRUSTED_HOSTS"] == ["portail.example.gouv.fr"]
+
+
+@pytest.mark.parametrize(("changes", "named"), [
+    ({"TRUSTED_PROXIES": None}, "TRUSTED_PROXIES"),
+    ({"RATELIMIT_STORAGE_URI": None}, "RATELIMIT_STORAGE_URI"),
+    ({"RATELIMIT_STORAGE_URI": "memory://"}, "RATELIMIT_STORAGE_URI"),
+    ({"MAIL_BACKEND": "outbox"}, "MAIL_BACKEND"),
+    ({"MAIL_USE_TLS": "false"}, "MAIL_USE_TLS"),
+    ({"PUBLIC_URL": "http://portail.example.gouv.fr"}, "PUBLIC_URL"),
+    ({"SECRET_KEY": "trop-courte"}, "SECRET_KEY"),
+])
+def test_production_refuses_what_is_unsafe_there(tmp_path, monkeypatch, changes, named):
+    _production(monkeypatch, **changes)
+    with pytest.raises(ConfigError, match=named):
+        load_settings(tmp_path)
+
+
+def test_smtp_over_implicit_tls_is_accepted_in_production(tmp_path, monkeypatch):
+    _production(monkeypatch, MAIL_USE_TLS="false", MAIL_USE_SSL="true")
+    assert load_settings(tmp_path)["MAIL_USE_SSL"] is True
+
+
+def test_one_error_lists_every_problem(tmp_path, monkeypatch):
+    _production(monkeypatch, SECRET_KEY=None, DATABASE_URL=None, TRUSTED_PROXIES=None, RATELIMIT_STORAGE_URI=None,
+                MAIL_BACKEND="outbox", FRANCECONNECT_ISSUER="http://127.0.0.1:5001/api/v2")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(tmp_path)
+    message = str(refused.value)
+    for name in ("SECRET_KEY", "DATABASE_URL", "TRUSTED_PROXIES", "RATELIMIT_STORAGE_URI", "MAIL_BACKEND",
+                 "FRANCECONNECT_ISSUER"):
+        assert f"- {name}" in message
 
 
 def test_the_local_franceconnect_refuses_to_start_in_production(monkeypatch):

@@ -29,6 +29,19 @@
     if (shiftPresses >= 3) { quickExit(link.href); }
   });
 
+  /* A page that showed something about violence (its quick-exit button is there) leaves
+     nothing for Back to bring again: the browser may keep it whole in its back-forward cache,
+     and the search box and its live results are emptied before it does. */
+  window.addEventListener("pagehide", function () {
+    if (!document.querySelector("[data-quick-exit]")) { return; }
+    var input = document.getElementById("search-input");
+    if (input) { input.value = ""; }
+    ["search-results", "search-status"].forEach(function (id) {
+      var region = document.getElementById(id);
+      if (region) { region.textContent = ""; }
+    });
+  });
+
   /* CSRF: htmx requests that change something carry the page's token in a header. */
   document.addEventListener("htmx:configRequest", function (event) {
     if (event.detail.verb === "get") { return; }

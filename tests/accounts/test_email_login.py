@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select, update
 
-from accounts.models import EMAIL_ISSUER, Account, OutboxMessage
+from accounts.models import EMAIL_ISSUER, Account, LoginCode, OutboxMessage
 from tests.accounts.conftest import csrf_token
 
 
@@ -70,14 +73,14 @@ def test_a_wrong_code_counts_down_then_dies(browser, db_session):
     assert late.status_code == 400 and client.get("/mon-espace").status_code == 302
 
 
-def test_a_code_expires_after_10_minutes(browser, db_session, monkeypatch):
-    import accounts.codes as codes_module
-
+def test_a_code_expires_after_10_minutes(browser, db_session):
     client = browser.portal
     _ask_code(client)
     code = _last_code(db_session)
-    real_time = codes_module.time.time
-    monkeypatch.setattr(codes_module.time, "time", lambda: real_time() + 601)
+    (row,) = db_session.scalars(select(LoginCode)).all()
+    assert timedelta(minutes=9) < row.expires_at.replace(tzinfo=UTC) - datetime.now(UTC) <= timedelta(minutes=10)
+    db_session.execute(update(LoginCode).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    db_session.commit()
     token = csrf_token(client.get("/connexion").get_data(as_text=True))
     response = client.post("/connexion/email/code", data={"csrf_token": token, "code": code})
     assert response.status_code == 400 and "a expiré" in response.get_data(as_text=True)
@@ -107,3 +110,14 @@ def test_an_invalid_address_is_explained_in_french(browser):
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "Saisissez une adresse électronique valide" in html and 'aria-describedby="email-error"' in html
+
+
+@pytest.mark.parametrize("hostile", ["a\x00b@example.fr", "camille@exa\nmple.fr", "cami\x85lle@example.fr",
+                                     "cam\u200bille@example.fr", "camille\u2028@example.fr"])
+def test_control_and_invisible_characters_are_refused(browser, db_session, caplog, hostile):
+    sent = db_session.scalar(select(func.count()).select_from(OutboxMessage))
+    with caplog.at_level(logging.DEBUG):
+        response = _ask_code(browser.portal, hostile)
+    assert response.status_code == 400
+    assert db_session.scalar(select(func.count()).select_from(OutboxMessage)) == sent
+    assert "\x00" not in caplog.text and "\x85" not in caplog.text

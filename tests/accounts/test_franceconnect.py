@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
+from datetime import UTC, datetime
 
 import pytest
 import requests
 from sqlalchemy import select
 
 from accounts import franceconnect as fc_module
-from accounts.models import Account, WebSession
-from tests.accounts.conftest import path_of, query
+from accounts.models import Account, OutboxMessage, WebSession
+from tests.accounts.conftest import csrf_token, path_of, query
 from tests.conftest import free_port, make_app
 
 
@@ -41,7 +43,7 @@ def test_sign_in_brings_the_citizen_back_with_their_identity(browser, app, db_se
     for shown in ("DUBOIS", "Angela Claire Louise", "24 août 1962", "Commune de code INSEE 75107",
                   "wossewodda-3728@yopmail.com", "ne peuvent pas être modifiées"):
         assert shown in html
-    account = db_session.scalars(select(Account).order_by(Account.id.desc())).first()
+    account = db_session.scalars(select(Account).order_by(Account.last_login_at.desc())).first()
     assert account.issuer == app.config["FRANCECONNECT_ISSUER"]
     assert len(account.subject) == 66 and account.subject.endswith("v1")
     assert account.identity_verified
@@ -51,11 +53,12 @@ def test_sign_in_brings_the_citizen_back_with_their_identity(browser, app, db_se
 
 def test_the_same_person_gets_the_same_account(browser, app, local_fc, db_session):
     browser.sign_in("prenom_compose")
-    first = db_session.scalars(select(Account).order_by(Account.id.desc())).first().id
+    first = db_session.scalars(select(Account).order_by(Account.last_login_at.desc())).first()
     other = type(browser)(app.test_client(), requests.Session(), browser.fc_origin)
     other.sign_in("prenom_compose")
-    again = db_session.scalars(select(Account).order_by(Account.id.desc())).first().id
-    assert again == first
+    again = db_session.scalars(select(Account).order_by(Account.last_login_at.desc())).first()
+    assert again.id == first.id
+    assert db_session.scalars(select(Account).where(Account.subject == first.subject)).all() == [again]
 
 
 def test_identity_quirks_are_shown_not_rejected(browser):
@@ -86,9 +89,9 @@ def test_the_session_cookie_holds_no_identity(browser, app, db_session):
 
 
 def test_signing_in_gives_a_new_session_identifier(browser):
-    browser.portal.get("/connexion")
+    authorize_url = browser.start_franceconnect()  # the sign-in under way is kept on the server
     before = browser.portal.get_cookie("portail_session").value
-    browser.sign_in("test")
+    browser.come_back(browser.pick_identity(authorize_url))
     after = browser.portal.get_cookie("portail_session").value
     assert after != before
     planted = browser.portal.__class__(browser.portal.application)
@@ -293,3 +296,60 @@ def test_a_logout_return_with_the_wrong_state_is_not_confirmed(browser):
 def test_the_return_address_is_always_a_local_path(browser, hostile):
     response = browser.sign_in("test", hostile)
     assert response.headers["Location"] == "/mon-espace"
+
+
+def test_a_forged_return_does_not_cancel_the_sign_in_under_way(browser, caplog):
+    """A cross-site link to the callback with another state is refused, and the real return still works."""
+    callback = browser.pick_identity(browser.start_franceconnect("/mon-espace"))
+    forged = f"/connexion/franceconnect/retour?code=abc&state={'1' * 64}"
+    with caplog.at_level(logging.WARNING, logger="accounts.audit"):
+        assert browser.portal.get(forged).status_code == 400
+        assert browser.portal.get("/connexion/franceconnect/retour?state=%C3%A9t%C3%A9").status_code == 400
+    assert caplog.text.count("reason=state_mismatch") == 2
+    response = browser.come_back(callback)
+    assert response.status_code == 302 and response.headers["Location"] == "/mon-espace"
+    assert _signed_in(browser)
+
+
+def test_a_citizen_signed_in_by_email_can_confirm_with_franceconnect(browser, db_session):
+    client = browser.portal
+    token = csrf_token(client.get("/connexion").get_data(as_text=True))
+    client.post("/connexion/email", data={"csrf_token": token, "email": "claire@example.org"})
+    body = db_session.scalars(select(OutboxMessage.body).where(OutboxMessage.recipient == "claire@example.org")
+                              .order_by(OutboxMessage.id.desc())).first()
+    token = csrf_token(client.get("/connexion/email/code").get_data(as_text=True))
+    client.post("/connexion/email/code", data={"csrf_token": token, "code": re.search(r"\d{6}", body).group()})
+    start = client.get("/demarches/plainte-en-ligne/commencer").get_data(as_text=True)
+    assert "votre identité n'a pas été vérifiée" in start
+    # The start page's button goes straight to FranceConnect, and comes back here.
+    form = re.search(r'<form method="post" action="(/connexion/franceconnect)">(.*?)</form>', start, re.S)
+    assert form and 'name="next" value="/demarches/plainte-en-ligne/commencer"' in form.group(2)
+    login_page = client.get("/connexion").get_data(as_text=True)
+    assert "S’identifier avec" in login_page and "Recevoir un code" not in login_page
+    back = browser.sign_in("test", "/demarches/plainte-en-ligne/commencer")
+    assert back.headers["Location"] == "/demarches/plainte-en-ligne/commencer"
+    html = client.get("/demarches/plainte-en-ligne/commencer").get_data(as_text=True)
+    assert "DUBOIS" in html and "votre identité n'a pas été vérifiée" not in html
+    assert client.get("/connexion").status_code == 302  # now verified: nothing more to sign in with
+
+
+def test_an_account_with_a_large_id_stays_signed_in(app, db_session):
+    from accounts import load_account
+
+    now = datetime.now(UTC)
+    db_session.add(Account(id=1_000_000, issuer="https://fc.example", subject="grand", identity_verified=True,
+                           created_at=now, last_login_at=now))
+    db_session.commit()
+    with app.test_request_context():
+        assert load_account("1000000").subject == "grand"
+        for hostile in ("0", "-1", "1e6", "²", "9" * 40, "1000000 "):
+            assert load_account(hostile) is None
+
+
+def test_an_answer_naming_another_issuer_is_refused(browser, local_fc, caplog):
+    callback = browser.pick_identity(browser.start_franceconnect())
+    assert query(callback)["iss"] == local_fc.issuer  # FranceConnect names itself (RFC 9207)
+    mixed_up = path_of(callback).replace("iss=", "iss=https%3A%2F%2Fautre-fournisseur.example%2F&was=")
+    with caplog.at_level(logging.WARNING, logger="accounts.audit"):
+        assert browser.portal.get(mixed_up).status_code == 400
+    assert "reason=iss_mismatch" in caplog.text and not _signed_in(browser)

@@ -33,3 +33,23 @@ def test_pages_with_an_identity_are_never_cached(browser):
     browser.sign_in("test")
     for url in ("/mon-espace", "/demarches/plainte-en-ligne/commencer"):
         assert browser.portal.get(url).headers["Cache-Control"] == "no-store"
+
+
+def test_pages_for_a_signed_in_citizen_are_private_and_vary_on_the_cookie(browser):
+    anonymous = browser.portal.get("/demarches/thesee")
+    assert "private" not in anonymous.headers.get("Cache-Control", "")
+    browser.sign_in("test")
+    for url in ("/", "/demarches/thesee", "/recherche?q=vol"):
+        headers = browser.portal.get(url).headers
+        assert "private" in headers["Cache-Control"] and "Cookie" in headers["Vary"], url
+
+
+def test_violence_pages_are_never_kept_by_the_browser(browser):
+    for signed_in in (False, True):
+        if signed_in:
+            browser.sign_in("test")
+        for url in ("/demarches/violences-conjugales", "/situations/violences"):
+            response = browser.portal.get(url)
+            assert response.status_code == 200
+            assert response.headers["Cache-Control"] == "no-store", url
+            assert response.headers["Referrer-Policy"] == "no-referrer"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
-from accounts.models import WebSession
+from accounts.models import LoginCode, WebSession
+from portal.extensions import db
+from tests.accounts.conftest import csrf_token
 from tests.conftest import make_app
 
 
@@ -56,11 +59,68 @@ def test_sign_out_deletes_the_stored_session(browser, db_session):
     assert replay.get("/mon-espace").status_code == 302
 
 
-def test_secure_cookie_over_https(tmp_path):
+def test_secure_cookies_over_https(tmp_path):
     application = make_app(tmp_path, SESSION_COOKIE_SECURE=True)
-    response = application.test_client().get("/connexion", base_url="https://localhost")
-    cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith("__Host-portail=")
-    for attribute in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
-        assert attribute in cookie
-    assert "Domain" not in cookie and "Expires" not in cookie
+    client = application.test_client()
+    page = client.get("/connexion", base_url="https://localhost")
+    token_cookie = page.headers["Set-Cookie"]
+    assert token_cookie.startswith("__Host-portail-jeton=")
+    asked = client.post("/connexion/email", base_url="https://localhost", headers={"Referer": "https://localhost/"},
+                        data={"csrf_token": csrf_token(page.get_data(as_text=True)), "email": "a@example.org"})
+    assert asked.status_code == 303
+    (session_cookie,) = [c for c in asked.headers.getlist("Set-Cookie") if c.startswith("__Host-portail=")]
+    for cookie in (token_cookie, session_cookie):
+        for attribute in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
+            assert attribute in cookie
+        assert "Domain" not in cookie and "Expires" not in cookie
+
+
+def _every_page(app) -> list[str]:
+    """Every GET page of the portal, with real arguments, and a few with query strings."""
+    samples = {"slug": "thesee", "station_id": "1", "code": "72"}
+    pages = ["/recherche?q=vol+de+papiers", "/recherche?q=vol&page=2", "/commissariats?q=72000",
+             "/situations/vol-cambriolage", "/connexion?next=/mon-espace", "/fiches/F1344",
+             "/connexion/franceconnect/retour?state=x&code=y"]
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods and not rule.rule.startswith(("/assets/", "/api/", "/dev/")):
+            pages.append(re.sub(r"<(?:\w+:)?(\w+)>", lambda m: samples[m.group(1)], rule.rule))
+    return pages
+
+
+def test_anonymous_visitors_create_no_rows(app, client):
+    def rows() -> int:
+        with app.app_context():
+            return db.session.scalar(select(func.count()).select_from(WebSession))
+
+    pages = _every_page(app)
+    before = rows()
+    visits = 0
+    while visits < 300:
+        visitor = app.test_client()  # a new visitor each round, who then comes back with its cookies
+        for page in pages:
+            for _ in range(2):
+                assert visitor.get(page).status_code < 500, page
+                visits += 1
+    assert rows() == before
+    # A form's token travels in a signed cookie of its own, not in a row.
+    cookies = client.get("/connexion").headers.getlist("Set-Cookie")
+    assert [c.split("=")[0] for c in cookies] == ["portail_jeton"]
+
+
+def test_the_purge_command_removes_expired_sessions_and_codes(app):
+    now = datetime.now(UTC)
+    with app.app_context():
+        db.session.add_all([
+            LoginCode(id="code-mort", email="a@example.org", code_hash="x" * 64, attempts=0,
+                      expires_at=now - timedelta(seconds=1)),
+            LoginCode(id="code-vivant", email="b@example.org", code_hash="y" * 64, attempts=0,
+                      expires_at=now + timedelta(minutes=5)),
+        ])
+        db.session.commit()
+    output = app.test_cli_runner().invoke(args=["accounts", "purge-sessions"]).output
+    assert "Codes de connexion expirés supprimés : 1" in output
+    with app.app_context():
+        assert {c.id for c in db.session.scalars(select(LoginCode))} >= {"code-vivant"}
+        assert db.session.get(LoginCode, "code-mort") is None
+        db.session.execute(delete(LoginCode).where(LoginCode.id == "code-vivant"))
+        db.session.commit()

@@ -59,11 +59,8 @@ def csp_report_log() -> Iterator[_CspReportLog]:
 
 
 @pytest.fixture(scope="session")
-def live_server(app, local_fc, csp_report_log) -> Iterator[LiveServer]:
-    # The port FranceConnect (local) was told the portal answers on.
-    server = LiveServer(app, int(local_fc.portal_url.rsplit(":", 1)[1]))
-    yield server
-    server.stop()
+def live_server(live_portal, csp_report_log) -> LiveServer:
+    return live_portal
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,12 @@ PAGE_TYPES = {
     "unités d'un département": "/commissariats/departement/72",
     "sources": "/sources",
     "déclaration d'accessibilité": "/accessibilite",
+    "mentions légales": "/mentions-legales",
+    "données personnelles": "/donnees-personnelles",
+    "gestion des cookies": "/gestion-des-cookies",
+    "faux messages et arnaques": "/demarches/reconnaitre-message-officiel",
+    "connexion": "/connexion",
+    "résultats sensibles": "/recherche?q=violences+conjugales",
     "erreur 404": "/n-existe-pas",
 }
 

@@ -1,4 +1,4 @@
-"""Nearest units, département lists, open now, and the search's shortcut to the finder."""
+"""Nearest units, département lists, open now, and places named in a search."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from maps import services
 from maps.hours import PARIS
 from maps.models import Station
 from maps.places import PlaceError
-from maps.services import department_records, nearest_stations, station_shortcut
+from maps.services import department_records, nearest_stations
 from portal.extensions import db
 
 SUNDAY = datetime(2026, 11, 22, tzinfo=PARIS)  # a Sunday
@@ -119,38 +119,23 @@ def test_the_index_follows_the_data(app, db_session, live_finder):
     assert index.by_id[unit.id].name == "Commissariat de police du Mans"
 
 
-@pytest.mark.parametrize("query, label, place_query, kind", [
-    ("commissariat lyon", "Commissariats près de Lyon (69)", "lyon", "police"),
-    ("gendarmerie 72000", "Brigades de gendarmerie près de 72000 Le Mans", "72000", "gendarmerie"),
-    ("commissariat paris 11", "Commissariats près de Paris 11e Arrondissement (75)", "paris 11", "police"),
-    ("commissariat le plus proche", "Trouver le commissariat ou la brigade de gendarmerie le plus proche",
-     None, None),
-    ("gendarmerie ouverte dimanche", "Trouver le commissariat ou la brigade de gendarmerie le plus proche",
-     None, None),
-    # Words inside a town's name stay; an article just before it belongs to it.
-    ("brigade gendarmerie bourg en bresse", "Brigades de gendarmerie près de Bourg-en-Bresse (01)",
-     "bourg en bresse", "gendarmerie"),
-    ("commissariat le mans", "Commissariats près du Mans (72)", "le mans", "police"),
-    ("commissariat du mans", "Commissariats près du Mans (72)", "le mans", "police"),
-    ("gendarmerie la rochelle", "Brigades de gendarmerie près de La Rochelle (17)", "la rochelle", "gendarmerie"),
-    ("où est le commissariat de Lyon ?", "Commissariats près de Lyon (69)", "lyon", "police"),
-    ("horaires d'ouverture commissariat lyon", "Commissariats près de Lyon (69)", "lyon", "police"),
-    ("gendarmerie ouverte le dimanche à Saint-Malo", "Brigades de gendarmerie près de Saint-Malo (35)",
-     "saint malo", "gendarmerie"),
-    ("gendarmerie sarthe", "Brigades de gendarmerie : département Sarthe (72)", "72", "gendarmerie"),
-    ("commissariat 93", "Commissariats : département Seine-Saint-Denis (93)", "93", "police"),
+@pytest.mark.parametrize("text, query, label, department", [
+    ("lyon", "lyon", "Lyon (69)", False),
+    ("le mans", "le mans", "Le Mans (72)", False),
+    ("72000", "72000", "72000 Le Mans", False),
+    ("sarthe", "72", "Sarthe (72)", True),
+    ("93", "93", "Seine-Saint-Denis (93)", True),
 ])
-def test_a_search_for_a_unit_leads_to_the_finder(app, db_session, query, label, place_query, kind):
+def test_a_place_named_in_free_text(app, db_session, text, query, label, department):
     with app.app_context():
-        shortcut = station_shortcut(db_session, query)
-    assert (shortcut.label, shortcut.query, shortcut.kind) == (label, place_query, kind)
+        place = services.place_named(db_session, text)
+    assert (place.query, place.label, place.department) == (query, label, department)
 
 
-@pytest.mark.parametrize("query", ["vol de papiers", "police secours", "porter plainte commissariat",
-                                   "police municipale"])
-def test_other_searches_have_no_shortcut(app, db_session, query):
+@pytest.mark.parametrize("text", ["secours", "municipale", "lyonn", "porter plainte", ""])
+def test_no_place_is_guessed_in_free_text(app, db_session, text):
     with app.app_context():
-        assert station_shortcut(db_session, query) is None
+        assert services.place_named(db_session, text) is None
 
 
 def test_an_unknown_place_is_an_error_not_a_guess(gazetteer):

@@ -105,3 +105,14 @@ def test_only_pages_with_a_form_to_franceconnect_may_submit_there(app, client):
     origin = f"{issuer.scheme}://{issuer.netloc}"
     assert f"form-action 'self' {origin}" in client.get("/connexion").headers["Content-Security-Policy"]
     assert origin not in client.get("/").headers["Content-Security-Policy"]
+
+
+def test_a_nul_character_anywhere_is_a_clear_400(client):
+    for url in ("/commissariats?q=72%0000", "/recherche?q=vol%00", "/api/v1/search?q=%00", "/demarches/a%00b",
+                "/api/v1/stations/nearest?q=lyon&type=%00"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+    page = client.get("/connexion")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    refused = client.post("/connexion/email", data={"csrf_token": token, "email": "a\x00b@example.fr"})
+    assert refused.status_code == 400 and "caractère nul" in refused.get_data(as_text=True)

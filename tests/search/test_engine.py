@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+import time
 
 import pytest
+from whoosh import index as whoosh_index
 
 from search.engine import Document, SearchUnavailable
 from search.vocabulary import BestBets, Synonyms, load_best_bets, load_synonyms
@@ -169,3 +172,57 @@ def test_a_failed_rebuild_leaves_the_live_index_alone(engine):
         engine.rebuild(broken(), "v9")
     assert engine.status().fingerprint == "v1"
     assert len(list((engine.root / "builds").iterdir())) == 1
+
+
+def _build_dirs(engine) -> set[str]:
+    return {p.name for p in (engine.root / "builds").iterdir()}
+
+
+def test_a_replaced_build_outlives_the_swap_for_its_grace_period(engine):
+    """The grace period runs from the swap, not from the build's creation."""
+    old = engine.root / os.readlink(engine.root / "current")
+    # The build has been the live index for an hour: old by its creation time.
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    # Another worker is answering a search: its reader is open on the old build.
+    worker = WhooshEngine(engine.root, Synonyms(), BestBets())
+    held = worker._reader()
+    assert held.target == str(old.resolve())
+
+    engine.rebuild(iter([Document("seul", "fiche", "Passeport", "x")]), "v2")  # swap, then prune
+
+    assert old.name in _build_dirs(engine), "the outgoing build was deleted at the moment of the swap"
+    # The open reader still reads, and a search that read `current` just before the swap can still open it.
+    assert held.searcher.stored_fields(held.searcher.document_number(slug="passeport"))["title"] == "Passeport perdu"
+    late = whoosh_index.open_dir(old)
+    assert late.doc_count() == len(DOCS)
+    late.close()
+    assert slugs(engine.search("passeport")) == ["seul"]
+
+
+def test_a_build_retired_longer_than_the_grace_period_is_deleted_by_any_process(engine):
+    old = (engine.root / os.readlink(engine.root / "current")).name
+    engine.rebuild(iter([Document("seul", "fiche", "Passeport", "x")]), "v2")
+    current = (engine.root / os.readlink(engine.root / "current")).name
+    retired_at = json.loads((engine.root / "retired.json").read_text())[old]
+
+    # Another process, with nothing in memory, prunes: the record is on disk, beside the builds.
+    other = WhooshEngine(engine.root, Synonyms(), BestBets())
+    assert other.prune(now=retired_at + other.grace_seconds - 1) == []
+    assert _build_dirs(engine) == {old, current}
+    assert other.prune(now=retired_at + other.grace_seconds + 1) == [old]
+    assert _build_dirs(engine) == {current}
+    assert json.loads((engine.root / "retired.json").read_text()) == {}
+    assert slugs(other.search("passeport")) == ["seul"]
+
+
+def test_a_stray_build_gets_a_full_grace_period_and_the_current_one_is_never_pruned(engine):
+    current = (engine.root / os.readlink(engine.root / "current")).name
+    stray = engine.root / "builds" / "left-by-an-older-version"
+    stray.mkdir()
+    a_day_ago = time.time() - 86_400
+    os.utime(stray, (a_day_ago, a_day_ago))
+    now = time.time()
+    assert engine.prune(now=now) == []
+    assert engine.prune(now=now + 10 * engine.grace_seconds) == [stray.name]
+    assert _build_dirs(engine) == {current}

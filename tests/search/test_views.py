@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.conftest import make_app
 
 
@@ -83,8 +85,10 @@ def test_pagination(client):
 
 def test_api_contract(client):
     body = client.get("/api/v1/search?q=arnaque+leboncoin&limit=3").get_json()
-    assert set(body) == {"query", "total", "results", "suggestion"}
+    assert set(body) == {"query", "total", "offset", "limit", "results", "suggestion", "next"}
     assert body["query"] == "arnaque leboncoin" and body["total"] > 3 and len(body["results"]) == 3
+    assert (body["offset"], body["limit"]) == (0, 3)
+    assert body["next"] == "/api/v1/search?q=arnaque+leboncoin&limit=3&offset=3"
     first = body["results"][0]
     assert set(first) == {"slug", "title", "summary", "url", "kind"}
     assert first["slug"] == "thesee" and first["kind"] == "procedure"
@@ -99,6 +103,37 @@ def test_api_errors_are_french_json(client):
         response = client.get(url)
         assert response.status_code == 400
         assert response.is_json and response.get_json()["error"].startswith("Le paramètre")
+
+
+@pytest.mark.parametrize("offset", ["-1", "trois", "³", "1.5", "1001", "99999999", " 3"])
+def test_api_offset_must_be_a_bounded_integer(client, offset):
+    response = client.get("/api/v1/search", query_string={"q": "vol", "offset": offset})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "Le paramètre offset doit être un nombre entier entre 0 et 1000."
+
+
+def test_api_pages_through_every_result_exactly_once(client):
+    query, limit = "plainte", 20
+    whole = client.get("/api/v1/search", query_string={"q": query, "limit": 50}).get_json()
+    assert 2 * limit < whole["total"] <= 1000  # several pages, all reachable
+    seen, totals, url, pages = [], set(), f"/api/v1/search?q={query}&limit={limit}", 0
+    while url:
+        body = client.get(url).get_json()
+        assert body["offset"] == pages * limit and body["limit"] == limit
+        assert len(body["results"]) == min(limit, body["total"] - body["offset"])
+        seen += [r["slug"] for r in body["results"]]
+        totals.add(body["total"])
+        url, pages = body["next"], pages + 1
+    assert totals == {whole["total"]}
+    assert len(seen) == len(set(seen)) == whole["total"], "a result was repeated or missed"
+    assert seen[:50] == [r["slug"] for r in whole["results"]]
+    assert pages == -(-whole["total"] // limit)
+
+
+def test_api_offset_past_the_end_is_an_empty_page(client):
+    total = client.get("/api/v1/search?q=plainte").get_json()["total"]
+    body = client.get("/api/v1/search", query_string={"q": "plainte", "offset": total}).get_json()
+    assert body["results"] == [] and body["total"] == total and body["next"] is None
 
 
 def test_search_is_rate_limited(tmp_path):
