@@ -10,6 +10,7 @@ DEV_ENV := PORTAL_ENV=development
 FLASK := $(DEV_ENV) $(BIN)/flask --app app
 
 CHROMIUM := /usr/bin/chromium
+REDIS_SERVER := /usr/bin/redis-server
 
 .PHONY: run test test-sqlite test-postgres eval bench setup setup-tests vendor data clean
 
@@ -35,7 +36,12 @@ tests/browser/node_modules/.installed: tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund --silent
 	touch $@
 
-setup-tests: setup $(CHROMIUM) tests/browser/node_modules/.installed
+# Rate-limit tests start Redis servers of their own (Debian's, as on the production hosts).
+$(REDIS_SERVER):
+	@if [ "$$(id -u)" != 0 ]; then echo "Redis manque : apt-get install redis-server (en root)"; exit 1; fi
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+
+setup-tests: setup $(CHROMIUM) $(REDIS_SERVER) tests/browser/node_modules/.installed
 
 scripts/lighthouse/node_modules/.installed: scripts/lighthouse/package-lock.json
 	npm ci --prefix scripts/lighthouse --no-audit --no-fund --silent

@@ -58,17 +58,19 @@ accesslog = None
 
 
 class RequestsUnquoted(logging.Filter):
-    """gunicorn's error log quotes the request it fails on; the error is kept, never the request.
+    """gunicorn's error log quotes the request it fails on; the error is kept, never the request or its sender.
 
     "Invalid request from ip=…: Invalid HTTP request line: 'GET /recherche?q=…'" and
-    "Error handling request GET /recherche?q=…" would write a citizen's search into the log.
+    "Error handling request GET /recherche?q=…" would write a citizen's search, and their address,
+    into the log.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if message.startswith("Invalid request from ip="):
-            head, _, error = message.partition(": ")
-            message = f"{head}: {error.split(':', 1)[0]}"  # "Invalid HTTP request line", without the line
+            _, _, error = message.partition(": ")
+            # "Invalid HTTP request line", without the line nor the address it came from
+            message = f"Invalid request: {error.split(':', 1)[0]}"
         elif message.startswith("Error handling request "):
             message = message.split("?", 1)[0]  # the path, without the query string
         else:

@@ -22,7 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from accounts.models import LoginCode
-from portal.extensions import write_transaction
+from portal.extensions import utc, write_transaction
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -44,17 +44,18 @@ def normalize_email(raw: str) -> str | None:
     return email
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def keyed_hash(secret_key: str, purpose: str, text: str) -> str:
+    """HMAC-SHA256 of ``text`` under a key derived from the server's secret for ``purpose``.
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    A leaked value is useless without the secret: a plain hash of a 6-digit
+    code, or of a known e-mail address, is found by trying them all.
+    """
+    key = hashlib.sha256(f"portail-citoyen:{purpose}:".encode() + secret_key.encode()).digest()
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
 def _digest(secret_key: str, reference: str, code: str) -> str:
-    key = hashlib.sha256(b"portail-citoyen:login-code:" + secret_key.encode()).digest()
-    return hmac.new(key, f"{reference}:{code}".encode(), hashlib.sha256).hexdigest()
+    return keyed_hash(secret_key, "login-code", f"{reference}:{code}")
 
 
 def issue(db_session: Session, email: str, secret_key: str, replaces: str | None = None) -> tuple[str, str]:
@@ -65,7 +66,7 @@ def issue(db_session: Session, email: str, secret_key: str, replaces: str | None
         if replaces:
             db_session.execute(delete(LoginCode).where(LoginCode.id == replaces))
         db_session.add(LoginCode(id=reference, email=email, code_hash=_digest(secret_key, reference, code),
-                                 attempts=0, expires_at=_now() + CODE_LIFETIME))
+                                 attempts=0, expires_at=datetime.now(UTC) + CODE_LIFETIME))
     return reference, code
 
 
@@ -85,7 +86,7 @@ def pending(db_session: Session, reference: str | None) -> Pending | None:
     if not reference:
         return None
     row = db_session.get(LoginCode, reference)
-    if row is None or _aware(row.expires_at) < _now() or row.attempts >= MAX_ATTEMPTS:
+    if row is None or utc(row.expires_at) < datetime.now(UTC) or row.attempts >= MAX_ATTEMPTS:
         return None
     return Pending(row.email, MAX_ATTEMPTS - row.attempts)
 
@@ -94,7 +95,7 @@ def verify(db_session: Session, reference: str | None, typed: str, secret_key: s
     """The e-mail address the code was sent to; raises CodeError otherwise."""
     if not reference:
         raise CodeError("Aucun code n'est en attente : demandez-en un nouveau.")
-    now = _now()
+    now = datetime.now(UTC)
     with write_transaction(db_session):
         # One attempt taken, atomically, while fewer than 5 have been and the code is alive.
         taken = db_session.execute(
@@ -126,11 +127,11 @@ def _refuse_dead_code(db_session: Session, reference: str, now: datetime) -> Non
     if row is None:
         raise CodeError("Aucun code n'est en attente : demandez-en un nouveau.")
     discard(db_session, reference)
-    if _aware(row.expires_at) <= now:
+    if utc(row.expires_at) <= now:
         raise CodeError("Ce code a expiré (il est valable 10 minutes) : demandez-en un nouveau.")
     raise CodeError("Trop d'essais : ce code n'est plus valable. Demandez-en un nouveau.")
 
 
 def purge_expired(db_session: Session) -> int:
     with write_transaction(db_session):
-        return db_session.execute(delete(LoginCode).where(LoginCode.expires_at < _now())).rowcount or 0
+        return db_session.execute(delete(LoginCode).where(LoginCode.expires_at < datetime.now(UTC))).rowcount or 0

@@ -36,9 +36,9 @@ def send_mail(recipient: str, subject: str, body: str) -> None:
     message["To"] = recipient
     message["Subject"] = subject
     message.set_content(body)
-    # Login codes travel in these messages: the relay's certificate and name are always checked.
-    context = ssl.create_default_context(cafile=config["MAIL_CA_FILE"])
     try:
+        # Login codes travel in these messages: the relay's certificate and name are always checked.
+        context = ssl.create_default_context(cafile=config["MAIL_CA_FILE"])
         if config["MAIL_USE_SSL"]:
             smtp = smtplib.SMTP_SSL(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=SMTP_TIMEOUT,
                                     context=context)

@@ -30,7 +30,7 @@ from sqlalchemy import delete, insert, select, update
 from werkzeug.datastructures import CallbackDict
 
 from accounts.models import WebSession
-from portal.extensions import db, write_transaction
+from portal.extensions import db, utc, write_transaction
 
 # Writing last_seen on every request would make every page a database write.
 TOUCH_EVERY = timedelta(minutes=1)
@@ -45,19 +45,10 @@ def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite returns naive datetimes for timezone-aware columns.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 class ServerSession(CallbackDict, SessionMixin):
     def __init__(self, data=None, session_id: str | None = None, created_at: datetime | None = None,
                  last_seen_at: datetime | None = None, expired: bool = False,
-                 token_cookie: bool = False, stale_cookie: bool = False) -> None:
+                 token_cookie: bool = False) -> None:
         def on_update(_):
             self.modified = True
 
@@ -73,8 +64,6 @@ class ServerSession(CallbackDict, SessionMixin):
         self.expired = expired
         # The browser sent the cookie-only session (CSRF token) with this request.
         self.token_cookie = token_cookie
-        # The browser sent the identifier of a session that is no more: the cookie is removed.
-        self.stale_cookie = stale_cookie
 
     def regenerate(self) -> None:
         """A new identifier at sign-in: an identifier planted before it opens nothing after."""
@@ -114,9 +103,9 @@ class DatabaseSessionInterface(SessionInterface):
             found = self._load(session_id)
             if found is not None:
                 return found
-        session = self._open_token_cookie(app, request)
-        session.stale_cookie = bool(session_id)
-        return session
+        # An identifier that opens nothing is ignored, not deleted: it may belong to a request that was
+        # overtaken by another of the same browser, whose response brings the cookie's successor.
+        return self._open_token_cookie(app, request)
 
     def _load(self, session_id: str) -> ServerSession | None:
         id_hash = _hash(session_id)
@@ -127,11 +116,11 @@ class DatabaseSessionInterface(SessionInterface):
         db.session.rollback()  # ends the read: nothing stays open while the page is built
         if row is None:
             return None
-        now = _now()
-        created, seen = _aware(row.created_at), _aware(row.last_seen_at)
+        now = datetime.now(UTC)
+        created, seen = utc(row.created_at), utc(row.last_seen_at)
         if now - seen > self.idle or now - created > self.absolute:
             self._write(delete(WebSession).where(WebSession.id_hash == id_hash))
-            return ServerSession(expired=True, stale_cookie=True)
+            return ServerSession(expired=True)
         return ServerSession(dict(row.data or {}), session_id, created, seen)
 
     def _open_token_cookie(self, app: Flask, request: Request) -> ServerSession:
@@ -161,23 +150,23 @@ class DatabaseSessionInterface(SessionInterface):
             response.vary.add("Cookie")
             if not response.cache_control.no_store:
                 response.cache_control.private = True
-        if session.stale_cookie:
+        if session.expired:
             self._forget(response, name, options)
-        now = _now()
+        now = datetime.now(UTC)
         old_id = session.session_id
         if old_id and (session.destroy or session.rotate or (session.modified and session.cookie_only)):
             # Signed out, signed in (new identifier), or nothing left that needs a row.
-            deleted = self._write(delete(WebSession).where(WebSession.id_hash == _hash(old_id)))
+            self._write(delete(WebSession).where(WebSession.id_hash == _hash(old_id)))
             session.session_id = None
-            # A row another request already replaced (a sign-in sent at the same time) is not this
-            # response's to forget: the browser may hold its successor.
-            if (session.destroy or deleted) and (not session or session.cookie_only):
+            # Only a sign-out removes the cookie. When a session merely has nothing left to keep, a request
+            # sent at the same time may have signed the citizen in and given the browser a new cookie that
+            # this response must not delete; a dead identifier costs a lookup that finds nothing.
+            if session.destroy:
                 self._forget(response, name, options)
         elif old_id:
             if session.modified:
                 # If the row went meanwhile (signed out, or signed in again by a request sent at the same
-                # time), this updates nothing; the cookie is left alone, since the browser may already
-                # hold a newer one, and a dead one is removed on its next request.
+                # time), this updates nothing, and the cookie is left alone: the browser may hold a newer one.
                 self._write(update(WebSession).where(WebSession.id_hash == _hash(old_id))
                             .values(data=dict(session), last_seen_at=now))
             elif now - session.last_seen_at > TOUCH_EVERY:
@@ -202,15 +191,18 @@ class DatabaseSessionInterface(SessionInterface):
             self._forget(response, token_name, options)
 
     @staticmethod
-    def _write(statement) -> int:
-        """One statement in a short transaction of its own; the number of rows it changed."""
-        with write_transaction(db.session) as session:
-            return session.execute(statement).rowcount
+    def _write(statement) -> None:
+        """One statement in a short transaction of its own.
+
+        Whatever the view left uncommitted is abandoned, as it would be at the end of the request.
+        """
+        with write_transaction(db.session, abandon_pending=True) as session:
+            session.execute(statement)
 
 
 def purge_expired(idle: timedelta, absolute: timedelta) -> int:
     """Delete sessions past their idle or absolute limit; returns how many."""
-    now = _now()
+    now = datetime.now(UTC)
     result = db.session.execute(
         delete(WebSession).where(
             (WebSession.last_seen_at < now - idle) | (WebSession.created_at < now - absolute)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import time
@@ -49,9 +48,9 @@ def _next(default: str | None = None) -> str:
 
 
 def _email_key() -> str:
-    """Rate-limit key for code requests: the address asked for, hashed."""
+    """Rate-limit key for code requests: the address asked for, under a keyed hash (the key lands in Redis)."""
     email = codes.normalize_email(request.form.get("email", "")) or "invalide"
-    return hashlib.sha256(email.encode()).hexdigest()
+    return codes.keyed_hash(current_app.secret_key, "login-code-limit", email)
 
 
 def _login_code_limit() -> str:
@@ -88,8 +87,17 @@ def franceconnect_start():
     return redirect(login_request.url, 303)
 
 
+def _answers_the_sign_in_under_way() -> bool:
+    """FranceConnect's real answer (its state is the one kept for this browser)."""
+    pending = session.get(PENDING_KEY)
+    return bool(pending) and secrets.compare_digest(request.args.get("state", "").encode(),
+                                                    pending["state"].encode())
+
+
 @bp.get("/connexion/franceconnect/retour")
-@limiter.limit("30 per minute")
+# A cross-site page can make a browser fetch forged returns until the limit is reached: the real one is
+# never refused for it.
+@limiter.limit("30 per minute", exempt_when=_answers_the_sign_in_under_way)
 def franceconnect_callback():
     pending = session.get(PENDING_KEY)
     state = request.args.get("state", "")
@@ -104,13 +112,13 @@ def franceconnect_callback():
         audit.warning("franceconnect callback refused: reason=state_mismatch")
         return _login_error("Connexion refusée", "La réponse reçue ne correspond pas à votre demande de "
                             "connexion. Recommencez depuis le portail.", 400, next_url)
-    session.pop(PENDING_KEY, None)
-    issuer = request.args.get("iss")
-    if issuer is not None and issuer != services.franceconnect().issuer:
-        # RFC 9207: the answer names who sent it; another provider's is refused (mix-up attack).
+    if request.args.get("iss") != services.franceconnect().issuer:
+        # RFC 9207, which FranceConnect v2 supports: every answer names who sent it; one that names another
+        # provider, or none, is refused (mix-up attack).
         audit.warning("franceconnect callback refused: reason=iss_mismatch")
         return _login_error("Connexion refusée", "La réponse reçue ne vient pas de FranceConnect. Recommencez "
                             "depuis le portail.", 400, next_url)
+    session.pop(PENDING_KEY, None)
     error = request.args.get("error")
     if error:
         audit.info("franceconnect callback error: error=%s", error[:40])

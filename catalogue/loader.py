@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -34,6 +33,7 @@ from catalogue.models import (
 )
 from catalogue.text import clean_fiche_text, first_paragraph
 from portal.redirects import local_path
+from portal.text import fold
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -315,15 +315,9 @@ def _fiche_settings(content_dir: Path) -> dict:
     return _read_yaml(content_dir / "fiches.yaml") or {}
 
 
-def fold_text(text: str) -> str:
-    """Lowercase, without accents or ligatures: "Harcèlement" -> "harcelement"."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("œ", "oe").replace("Œ", "OE").lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def fiche_is_sensitive(fiche: dict) -> bool:
     """Whether a service-public.fr fiche is about violence done to a person (``SENSITIVE_FICHE_TITLE``)."""
-    return bool(SENSITIVE_FICHE_TITLE.search(fold_text(fiche.get("title") or "")))
+    return bool(SENSITIVE_FICHE_TITLE.search(fold(fiche.get("title") or "").lower()))
 
 
 def _fiche_values(fiche: dict, settings: dict) -> dict:

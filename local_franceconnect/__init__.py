@@ -1,8 +1,20 @@
 """A local FranceConnect v2, for development and tests: a client that passes against it passes against FC.
 
-It mirrors FranceConnect v2 "fcp-low" (eIDAS faible) as FranceConnect's own API
-scenarios describe it (france-connect/sources, quality/fcp/cypress/integration/api/),
-over real HTTP, under ``/api/v2``:
+It mirrors FranceConnect v2 "fcp-low" (eIDAS faible) as FranceConnect's own scenarios
+describe it, over real HTTP, under ``/api/v2``. The scenarios followed are those of
+france-connect/sources, quality/fcp/cypress/integration/, each at the newest version stored
+(tests/local_franceconnect/ has one test per scenario):
+
+- api/api-authorize.feature and api/api-token.feature at 93cd5d7c16c1d0937586a09f4c4a06dcacdb6645;
+- api/api-authorize-localhost.feature at 279ddb0fe833210808baae3fa6a86723fa64dd7e;
+- api/api-userinfo.feature and usager/deconnexion-usager.feature at
+  cafd40430e0a4ac9059c5b98f65990e46b55cd1d;
+- api/api-core.feature at a9dd276e114a9bd370329f336d18af4fc358e5d2;
+- api/api-discovery.feature at eb0492bc6c20a9ca2ae2056348610701642f5ed9;
+- api/api-redirect-to-sp.feature at 498f918a1a8e08d8eed1bf563e8f8d2dfa06cc62;
+- usager/connexion-sso-fcp-low.feature at 7a8566f690b9c67955757b32dbe5671246901d29.
+
+What it answers:
 
 - the discovery document (no encryption field, ``idp_birthdate`` among the scopes) and a
   JWKS with FranceConnect's two signing keys, ``pkcs11:ES256:hsm`` and ``pkcs11:RS256:hsm``;
@@ -30,21 +42,46 @@ over real HTTP, under ``/api/v2``:
 - errors of the back channel as FranceConnect words them: ``error``, ``error_description``
   ("grant request is invalid (authorization code not found)") and ``error_uri`` pointing at
   the partners' documentation with the code. The codes are FranceConnect's where its
-  scenarios show them (Y0434A7B, Y048017B, Y049E20B, Y040001, Y04146A2); other cases carry
-  the code of the same error family;
+  scenarios show them (Y0434A7B, Y048017B, Y049E20B, Y0416228 for a code used twice, Y040001,
+  Y04146A2); other cases carry the code of the same error family;
 - ``session/end``: ``id_token_hint`` required and checked as oidc-provider does (the
   service's algorithm, issuer and audience; an expired one is accepted), a
   ``post_logout_redirect_uri`` that is declared (without one, a page says the user is logged
   out), the SSO cookie deleted, 303 back with ``state``;
 - ``token/revocation`` with the same client authentication as ``token``;
 - ``/api/v2`` sends to franceconnect.gouv.fr (301); an unknown page answers as
-  FranceConnect does (500 Y030111 under ``/api/v2``, 404 Y000404 elsewhere).
+  FranceConnect does, under ``/api/v2`` or elsewhere: 404, Y000404.
 
 A redirect_uri on ``localhost`` is accepted, as FranceConnect's integration platform does;
 ``REDIRECT_URI_REQUIRE_TLD`` refuses it, as FranceConnect's own stack and production do.
-Not mirrored: FranceConnect+ (encryption, eidas2/3), HS256 and ``private_key_jwt`` clients,
-several identity providers, the information and consent pages, ``checktoken`` (data
-providers). The signing keys are kept in ``instance/local-franceconnect/jwks-private.json``
+Not mirrored: FranceConnect+ (encryption, eidas2/3, the ``@fcpHigh`` scenarios), HS256 and
+``private_key_jwt`` clients, several identity providers, the information and consent pages,
+``checktoken`` (data providers). Scenarios read but not reproduced, and why:
+
+- api-authorize.feature, « Cas nominal URL avec domaine différent présent dans
+  sector_identifier » and « sector_identifier URI ne répond pas » (400, Y04A8220 at
+  93cd5d7c; Y04A3BD in the older 6fa80f703bd0f291932662561a9f5792317a279d): FranceConnect
+  fetches a service's ``sector_identifier_uri`` (a JSON list of redirect_uris on several
+  domains, served by the service) to accept a redirect_uri on another domain. A client here
+  declares its redirect_uris itself and has no such URI; the portal has one domain and never
+  registers one, so neither answer can reach it;
+- the steps that read FranceConnect's own logs (« le log technique de code … est journalisé »
+  in api-authorize and api-token, « l'événement … est journalisé » in deconnexion-usager):
+  FranceConnect's internal journal, which no service sees;
+- api-redirect-to-sp.feature, « sans state », « sans redirect_uri » and « avec redirect_uri
+  invalide » (state=undefined; 500 Y030030): they forge FranceConnect's
+  ``/redirect-to-sp-with-error?…`` by hand. The way back here (``/interaction/<uid>/abort``)
+  takes no parameter: state and redirect_uri come from the pending authorization, already
+  checked by ``authorize``, so these requests cannot be made;
+- api-oidc-callback.feature (at 7a8566f690b9c67955757b32dbe5671246901d29) and
+  api-oidc-callback-error.feature (at 3cb3fc1dfc1a78e0a92ee5f80f28ae60762d17cf): the identity
+  provider's return to FranceConnect (``/api/v2/oidc-callback``), where FranceConnect is the
+  client. A service never calls it and gets none of its answers (FranceConnect's own error
+  pages Y020021/Y020022/Y020025/Y020026, or the identity-provider choice again with a
+  message); here the identity provider's login is part of FranceConnect's page, so that leg
+  does not exist.
+
+The signing keys are kept in ``instance/local-franceconnect/jwks-private.json``
 (``KEYS_FILE`` elsewhere), fresh for each run in tests.
 Facts: ../shared/notes/franceconnect.md.
 
@@ -103,7 +140,7 @@ MSG_SP_INCIDENT = ("Un incident technique est en cours sur le service à l’ori
                    "résoudre cet incident. Veuillez vous reconnecter ultérieurement.")
 MSG_SP_COMMUNICATION = ("Une erreur de communication avec le fournisseur de service est survenue. "
                         "Veuillez réessayer ultérieurement.")
-MSG_GENERIC = "Une erreur s'est produite, veuillez réessayer ultérieurement"
+MSG_GENERIC = "Une erreur s’est produite, veuillez réessayer ultérieurement"
 MSG_TECHNICAL = "Une erreur technique est survenue, fermez l’onglet de votre navigateur et reconnectez-vous."
 MSG_ACR = "Une erreur technique est survenue. Si le problème persiste, veuillez nous contacter."
 MSG_SESSION = ("Votre session a expiré ou est invalide, fermez l’onglet de votre navigateur et "
@@ -113,6 +150,7 @@ MSG_SESSION = ("Votre session a expiré ou est invalide, fermez l’onglet de vo
 CODE_INVALID_SECRET = "Y0434A7B"
 CODE_MISSING_CODE = "Y048017B"
 CODE_GRANT_NOT_FOUND = "Y049E20B"
+CODE_GRANT_CONSUMED = "Y0416228"
 CODE_TOKEN_NOT_FOUND = "Y040001"
 CODE_NO_TOKEN = "Y04146A2"
 
@@ -324,8 +362,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(404)
     def not_found(_error):
-        if request.path.startswith(f"{PREFIX}/"):
-            return _error_page("Y030111", MSG_TECHNICAL, 500)
+        # The same answer under /api/v2 and elsewhere (api-core.feature).
         return _error_page("Y000404", "La page que vous cherchez n'existe pas.", 404)
 
     @app.get(PREFIX)
@@ -532,8 +569,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                                 "invalid secret provided", CODE_INVALID_SECRET)
         return client
 
-    def _grant_error(detail: str) -> Response:
-        return _oauth_error("invalid_grant", 400, "grant request is invalid", detail, CODE_GRANT_NOT_FOUND)
+    def _grant_error(detail: str, code: str = CODE_GRANT_NOT_FOUND) -> Response:
+        return _oauth_error("invalid_grant", 400, "grant request is invalid", detail, code)
 
     @app.post(f"{PREFIX}/token")
     def token():
@@ -563,7 +600,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             if grant["consumed"]:
                 for revoked in [t for t, v in provider.tokens.items() if v["code"] == code]:
                     del provider.tokens[revoked]
-                return _grant_error("authorization code already consumed")
+                return _grant_error("authorization code already consumed", CODE_GRANT_CONSUMED)
             grant["consumed"] = True
         now = int(time.time())
         sub = pairwise_sub(client.client_id, grant["login"])

@@ -109,7 +109,19 @@ def _production_problems(settings: dict, proxies_explicit: bool) -> list[str]:
                         "(les codes de connexion passent par courriel).")
     if settings["SECRET_KEY"] and len(settings["SECRET_KEY"]) < 32:
         problems.append("SECRET_KEY : 32 caractères aléatoires au moins.")
+    if not settings["SESSION_COOKIE_SECURE"]:
+        problems.append("SESSION_COOKIE_SECURE : ne peut pas être désactivé en production (le cookie de session "
+                        "ne doit voyager qu'en HTTPS).")
     return problems
+
+
+def _proxy_count(value: Any, problems: list[str]) -> int:
+    """TRUSTED_PROXIES as a whole number of proxies, 0 or more."""
+    text = str(value).strip()
+    if text.isascii() and text.isdigit():
+        return int(text)
+    problems.append(f"TRUSTED_PROXIES : un nombre entier de proxys, 0 ou plus, pas {text!r}.")
+    return 0
 
 
 def _allowed_hosts(settings: dict, production: bool) -> list[str] | None:
@@ -131,7 +143,7 @@ LEGAL_SETTINGS = {
     "HOSTING_PROVIDER": "Poste de développement local (aucun hébergeur)",
     "HOSTING_ADDRESS": "Non renseignée (instance de développement locale)",
     "PRIVACY_CONTACT": "donnees-personnelles@portail-citoyen.local",
-    "LOG_RETENTION": "non renseignée (instance de développement locale)",
+    "LOG_RETENTION": "durée non renseignée (instance de développement locale)",
     "SECURITY_CONTACT": "mailto:securite@portail-citoyen.local",
 }
 # RFC 9116: Expires should be less than a year ahead.
@@ -279,7 +291,7 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         "FINDER_RATE_LIMIT": env.get("FINDER_RATE_LIMIT", "300 per minute"),
         # Reverse proxies in front of the portal whose X-Forwarded-* headers are trusted
         # (client address for rate limits, HTTPS for HSTS and secure cookies). 0: none.
-        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        "TRUSTED_PROXIES": env.get("TRUSTED_PROXIES", "0"),
         # Host names the portal answers for (comma-separated); in production, PUBLIC_URL's by default.
         # Any other Host header gets a 400, so it never reaches an absolute URL.
         "ALLOWED_HOSTS": env.get("ALLOWED_HOSTS", ""),
@@ -294,7 +306,11 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
     if not settings["SECRET_KEY"]:
         if production:
             problems.append("SECRET_KEY : obligatoire en production (32 caractères aléatoires au moins).")
-        settings["SECRET_KEY"] = _dev_secret(instance)
+        else:
+            settings["SECRET_KEY"] = _dev_secret(instance)
+    settings["TRUSTED_PROXIES"] = _proxy_count(settings["TRUSTED_PROXIES"], problems)
+    if settings["MAIL_CA_FILE"] and not Path(settings["MAIL_CA_FILE"]).is_file():
+        problems.append(f"MAIL_CA_FILE : {settings['MAIL_CA_FILE']} n'est pas un fichier lisible.")
     _franceconnect_settings(settings, production, problems)
     _trust_settings(settings, production, problems)
     if production:

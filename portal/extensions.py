@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from flask import Flask
 from flask_migrate import Migrate
@@ -52,17 +53,25 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def utc(value: datetime) -> datetime:
+    """A stored time as an aware UTC datetime: SQLite returns naive ones for timezone-aware columns."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 @contextmanager
-def write_transaction(session: Session) -> Iterator[Session]:
+def write_transaction(session: Session, abandon_pending: bool = False) -> Iterator[Session]:
     """A short transaction of its own for a write, committed at the end of the block.
 
-    The request's earlier reads are let go first (anything uncommitted is
-    abandoned, as it would be at the end of the request): on SQLite a
-    transaction that read before another connection wrote cannot take the
-    write lock and fails at once, whereas one whose first statement is a
-    write waits its turn (busy timeout). On PostgreSQL it keeps no snapshot
-    or lock open while the request goes on.
+    The request's earlier reads are let go first: on SQLite a transaction
+    that read before another connection wrote cannot take the write lock and
+    fails at once, whereas one whose first statement is a write waits its
+    turn (busy timeout). On PostgreSQL it keeps no snapshot or lock open
+    while the request goes on. Changes the request has not committed would be
+    lost with those reads: that raises, unless the caller says they are to be
+    abandoned (the end of a request, where they would be anyway).
     """
+    if not abandon_pending and (session.new or session.dirty or session.deleted):
+        raise RuntimeError("write_transaction would abandon uncommitted changes: commit them first")
     session.rollback()
     try:
         yield session

@@ -154,7 +154,11 @@ def refuse_nul_characters() -> None:
 def init_app(app: Flask) -> None:
     hops = app.config["TRUSTED_PROXIES"]
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # The visitor's address and the scheme; never X-Forwarded-Host, which some proxies pass through from
+        # the visitor: the proxy forwards the Host header itself, and only ALLOWED_HOSTS are answered.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     limiter.init_app(app)
+    # Flask-Limiter logs each limit reached with its key, a visitor's address: only its warnings are kept.
+    logging.getLogger("flask-limiter").setLevel(logging.WARNING)
     app.before_request(refuse_nul_characters)
     app.after_request(set_security_headers)

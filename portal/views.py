@@ -35,8 +35,19 @@ def _origin(url: str) -> str:
     """What was blocked, without paths or query strings: an origin or a keyword ("inline")."""
     if not url or "://" not in url:
         return (url or "")[:40]
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[x/": a browser never sends it, a forger might
+        return "invalide"
     return f"{parts.scheme}://{parts.netloc}"[:200]
+
+
+def _path(url: str) -> str:
+    """The page a report came from, without its query string (it could hold a search)."""
+    try:
+        return urlsplit(url).path[:200]
+    except ValueError:
+        return "invalide"
 
 
 def _csp_reports(payload) -> list[dict]:
@@ -69,7 +80,7 @@ def csp_report():
     for report in _csp_reports(payload):
         log.warning(
             "csp violation: page=%s directive=%s blocked=%s",
-            urlsplit(str(report["page"] or "")).path[:200],
+            _path(str(report["page"] or "")),
             str(report["directive"] or "")[:60],
             _origin(str(report["blocked"] or "")),
         )
@@ -167,25 +178,12 @@ def _cookies() -> list[dict]:
                     f"après {config['SESSION_IDLE_MINUTES']} minutes sans activité ou au bout de "
                     f"{config['SESSION_ABSOLUTE_HOURS']} heures.",
     }]
-    if hasattr(interface, "token_cookie_name"):
+    if hasattr(interface, "token_cookie_name"):  # the CSRF token of anonymous visitors (accounts.sessions)
         found.append({
             "name": interface.token_cookie_name(app),
             "purpose": "Protège les formulaires du portail (connexion) contre la falsification de requêtes : il "
                        "contient un jeton aléatoire signé par le serveur, et rien qui vous concerne.",
             "duration": "Jusqu'à la fermeture du navigateur.",
-        })
-    if config["PORTAL_ENV"] != "production":
-        # The local FranceConnect lives on 127.0.0.1 like the portal, so the browser sends its cookie here
-        # too. A development tool, absent from the production package: imported only outside production.
-        try:
-            from local_franceconnect import SSO_COOKIE, SSO_SECONDS
-        except ImportError:
-            return found
-        found.append({
-            "name": SSO_COOKIE,
-            "purpose": "Développement et tests seulement : le FranceConnect local se souvient de l'identité de "
-                       "test choisie, comme FranceConnect le fait.",
-            "duration": f"{SSO_SECONDS // 60} minutes.",
         })
     return found
 

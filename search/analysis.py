@@ -15,23 +15,18 @@ constructor arguments are part of the index format: changing them changes
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer
 from whoosh.lang import stopwords_for_language
 from whoosh.lang.snowball.french import FrenchStemmer
 
+from portal import text
+
 WORD_PATTERN = r"[^\W_]+"
 
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
-
-
-@lru_cache(maxsize=200_000)
-def fold(word: str) -> str:
-    """Remove accents and ligatures: "Pré-plainte" -> "Pre-plainte"."""
-    decomposed = unicodedata.normalize("NFKD", word.translate(_LIGATURES))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+# Cached: the analysis folds the same words again and again.
+fold = lru_cache(maxsize=200_000)(text.fold)
 
 
 _stemmer = FrenchStemmer()

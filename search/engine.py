@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from portal import text
 from search import analysis
 
 MAX_QUERY_CHARS = 200
@@ -24,7 +25,7 @@ MAX_WORD_CHARS = 40
 # Bump when the indexed fields change; the analysis chain is hashed in automatically.
 SCHEMA_REVISION = 1
 INDEX_VERSION = hashlib.sha256(
-    Path(analysis.__file__).read_bytes() + f"schema-{SCHEMA_REVISION}".encode()
+    Path(analysis.__file__).read_bytes() + Path(text.__file__).read_bytes() + f"schema-{SCHEMA_REVISION}".encode()
 ).hexdigest()[:12]
 
 

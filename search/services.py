@@ -46,11 +46,18 @@ FICHE_TYPE_BOOSTS = {
 # A service that no longer exists still answers "pré-plainte", but never before
 # the service that replaced it.
 SUPERSEDED_BOOST = 0.3
-# A query is as sensitive as where it leads: when one of its first two results is a page
-# about violence (or a best bet pins one), its results page gets those pages' protection.
-# Two, not three: "porter plainte" finds the page on sexual violence third, after the two
-# ways of filing a complaint; "harcèlement" finds it second.
-SENSITIVE_TOP = 2
+# A query is as sensitive as where it leads (is_sensitive): its first result, a pinned best bet, or a
+# page about violence that competes for first place, scoring at least SENSITIVE_SCORE_RATIO of the
+# top score as the runner-up or as the first of the portal's own procedures (which the portal means
+# as the answer; fiches may outrank it on a half-typed word: "mon mari me frap" finds a tax fiche
+# on "frappé", then the page on domestic violence, the first procedure, at 0.75).
+# Measured on the labelled queries and on hand-written phrasings (tests/search/test_sensitive.py):
+# ordinary queries whose runner-up is about violence score it at 0.29 of the top at most ("mail
+# gendarmerie amende": a cyber-harassment fiche at 0.16), violence queries at 0.45 at least ("main
+# courante viol"). A third place is too far: "porter plainte" finds the page on sexual violence
+# third, at 0.88, after the two ways of filing a complaint.
+SENSITIVE_DEPTH = 10
+SENSITIVE_SCORE_RATIO = 0.4
 
 
 def document_boost(entry: Procedure) -> float:
@@ -128,18 +135,24 @@ def search(query: str, *, limit: int = 10, offset: int = 0) -> SearchResults:
 
 
 def is_sensitive(session: Session, query: str, results: SearchResults, offset: int = 0) -> bool:
-    """Whether a query leads to a page about violence: a sensitive entry among its first
-    ``SENSITIVE_TOP`` results, or pinned by a best bet.
+    """Whether a query leads to a page about violence: its first result, a pinned best bet, or a
+    close contender for first place (``SENSITIVE_SCORE_RATIO``) is an entry the catalogue marks sensitive.
 
     Decided from where the query leads, never from a list of words: "mon mari me
     frappe" is sensitive because it finds the page on domestic violence. Every page
     of such a query is, whatever page is asked for.
     """
-    if offset == 0 and len(results.hits) >= min(SENSITIVE_TOP, results.total):
-        head = results.hits[:SENSITIVE_TOP]
+    if offset == 0 and len(results.hits) >= min(SENSITIVE_DEPTH, results.total):
+        head = results.hits[:SENSITIVE_DEPTH]
     else:
-        head = search(query, limit=SENSITIVE_TOP).hits
-    slugs = {h.slug for h in head} | {h.slug for h in results.hits if h.pinned}
+        head = search(query, limit=SENSITIVE_DEPTH).hits
+    if not head:
+        return False
+    best = max(h.score for h in head)
+    runner_up = head[1:2]
+    first_procedure = [h for h in head if h.kind == "procedure"][:1]
+    close = {h.slug for h in runner_up + first_procedure if h.score >= SENSITIVE_SCORE_RATIO * best}
+    slugs = {head[0].slug} | {h.slug for h in head if h.pinned} | close
     return bool(catalogue.sensitive_slugs(session, slugs))
 
 

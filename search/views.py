@@ -52,8 +52,12 @@ def results():
 
     A query that leads to a page about violence gets that page's protection:
     quick exit, no referrer, nothing kept by the browser, a title without the
-    query, and no address with the query in the history (htmx is told not to
-    write it).
+    query, and no address with the query in the history: a live fragment tells
+    htmx to write the neutral /recherche instead (an earlier, ordinary fragment of
+    the same typing may have written its own query: "mon" before "mon mari"), and
+    the full page carries a marker for portal.js to do the same (Enter, or the
+    header's search form). Without JavaScript the address stays as the browser
+    wrote it: only the title and the caching are neutral then.
     """
     query = request.args.get("q", "")[: MAX_QUERY_CHARS * 2].strip()
     preview = request.args.get("apercu") == "1"
@@ -87,8 +91,9 @@ def results():
         mark_sensitive()
     response = render("search/results.html", "search/_results.html", status=status, **context)
     if context["sensitive"] and wants_fragment():
-        # The search box replaces the address as one types (hx-replace-url): not with this query.
-        response.headers["HX-Replace-Url"] = "false"
+        # The results page's search box replaces the address as one types (hx-replace-url): not with
+        # this query, nor with the one an earlier fragment wrote. The home page's preview writes none.
+        response.headers["HX-Replace-Url"] = "false" if preview else url_for("search.results")
     return response
 
 

@@ -11,12 +11,15 @@ a transaction rolled back at the end (``db_session``).
 from __future__ import annotations
 
 import os
-import socket
+import shutil
+import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import create_engine, text
@@ -26,6 +29,7 @@ import local_franceconnect
 from app import create_app
 from catalogue.loader import import_fiches, load_content
 from maps.loader import load_all as load_maps
+from portal.benchserver import free_port
 from portal.config import ROOT
 from portal.extensions import db
 from portal.security import limiter
@@ -59,12 +63,6 @@ def _database_url(tmp: Path) -> tuple[str, dict]:
     return url, options
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class LiveServer:
     """A WSGI app served by Werkzeug in a thread, on loopback."""
 
@@ -79,6 +77,32 @@ class LiveServer:
         self.thread.join(timeout=5)
 
 
+class RedisServer:
+    def __init__(self) -> None:
+        executable = shutil.which("redis-server")
+        assert executable, "redis-server (Debian package redis-server) is needed by these tests"
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = subprocess.Popen(
+            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port, socket_timeout=0.5)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
 @dataclass
 class LocalFranceConnect:
     """The local FranceConnect of the test session, and where the portal will answer."""
@@ -89,17 +113,23 @@ class LocalFranceConnect:
     portal_url: str
 
 
-@pytest.fixture(scope="session")
-def local_fc():
-    """The local FranceConnect over real HTTP, as the portal's client will reach the real one."""
+def start_local_fc(**config) -> LocalFranceConnect:
+    """A local FranceConnect over real HTTP on a free port, with ``config`` on top of the test settings;
+    the portal it serves is told to answer on another free port. Stop it with ``.server.stop()``."""
     port = free_port()
     portal_url = f"http://127.0.0.1:{free_port()}"
     issuer = f"http://127.0.0.1:{port}/api/v2"
     fc_app = local_franceconnect.create_app({"TESTING": True, "PORTAL_ENV": "test", "ISSUER": issuer,
-                                            "PORTAL_PUBLIC_URL": portal_url})
-    server = LiveServer(fc_app, port)
-    yield LocalFranceConnect(server, fc_app.extensions["local_franceconnect"], issuer, portal_url)
-    server.stop()
+                                            "PORTAL_PUBLIC_URL": portal_url, **config})
+    return LocalFranceConnect(LiveServer(fc_app, port), fc_app.extensions["local_franceconnect"], issuer, portal_url)
+
+
+@pytest.fixture(scope="session")
+def local_fc():
+    """The local FranceConnect over real HTTP, as the portal's client will reach the real one."""
+    started = start_local_fc()
+    yield started
+    started.server.stop()
 
 
 def make_config(tmp: Path, database: tuple[str, dict] | None = None, **overrides) -> dict:

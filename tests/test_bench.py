@@ -53,7 +53,7 @@ def test_the_harness_says_why_the_portal_did_not_start(portal_env, monkeypatch):
 def test_search_bench_reports_in_process_and_http_latencies(bench_app):
     with bench_app.app_context():
         report = search_bench.run_bench(bench_app, generated=10)
-    for label in ("construction complète de l'index", "latence en processus, p95"):
+    for label in ("construction complète de l'index", "latence en processus, p95", "requêtes hostiles"):
         assert re.fullmatch(rf"{NUMBER} (s|ms)", _row(report, label)[1])
     http = _row(report, "latence HTTP (`/api/v1/search`, gunicorn gthread, 2 processus × 8 threads")
     assert re.fullmatch(rf"{NUMBER} ms", http[1])

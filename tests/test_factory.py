@@ -18,6 +18,7 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch)
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db.example/portal")
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load_settings(tmp_path)
+    assert not (tmp_path / "secret_key").exists()  # no development key left behind on a production host
 
 
 def test_production_refuses_to_start_without_a_database_url(tmp_path, monkeypatch):
@@ -104,6 +105,10 @@ def test_the_production_settings_of_the_tests_are_accepted(tmp_path, monkeypatch
     ({"MAIL_USE_TLS": "false"}, "MAIL_USE_TLS"),
     ({"PUBLIC_URL": "http://portail.example.gouv.fr"}, "PUBLIC_URL"),
     ({"SECRET_KEY": "trop-courte"}, "SECRET_KEY"),
+    ({"SESSION_COOKIE_SECURE": "0"}, "SESSION_COOKIE_SECURE"),
+    ({"TRUSTED_PROXIES": "un"}, "TRUSTED_PROXIES"),
+    ({"TRUSTED_PROXIES": "-1"}, "TRUSTED_PROXIES"),
+    ({"MAIL_CA_FILE": "/n-existe/pas.pem"}, "MAIL_CA_FILE"),
 ])
 def test_production_refuses_what_is_unsafe_there(tmp_path, monkeypatch, changes, named):
     _production(monkeypatch, **changes)

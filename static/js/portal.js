@@ -29,6 +29,28 @@
     if (shiftPresses >= 3) { quickExit(link.href); }
   });
 
+  /* A search that led to the violence pages keeps its query out of the address bar and the history.
+     - A full results page (Enter, the header's search form, a link) is marked by the server
+       (data-neutral-address, templates/search/results.html): this history entry takes the neutral
+       address at once, so that Back, after the quick exit, reloads an empty search page.
+     - Live results: the sensitive answers tell htmx to write the neutral address (HX-Replace-Url,
+       search/views.py), and once the quick-exit button has come with them, the search box stops
+       writing addresses for the rest of this page's life: the next search may be ordinary
+       ("porter plainte" after "mon mari me frappe"), and htmx reads hx-replace-url as each
+       answer arrives. */
+  function stopWritingQueries() {
+    if (!document.querySelector("[data-quick-exit]")) { return; }
+    var input = document.getElementById("search-input");
+    if (input) { input.removeAttribute("hx-replace-url"); }
+  }
+
+  var neutral = document.querySelector("[data-neutral-address]");
+  if (neutral && window.history.replaceState) {
+    window.history.replaceState(window.history.state, "", neutral.getAttribute("data-neutral-address"));
+  }
+  stopWritingQueries();
+  document.addEventListener("htmx:afterSwap", stopWritingQueries);
+
   /* A page that showed something about violence (its quick-exit button is there) leaves
      nothing for Back to bring again: the browser may keep it whole in its back-forward cache,
      and the search box and its live results are emptied before it does. */

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -212,10 +213,11 @@ def test_going_back_from_franceconnect_offers_a_retry_and_the_alternative(browse
 
 
 @pytest.mark.parametrize("error", ["server_error", "temporarily_unavailable"])
-def test_franceconnect_errors_say_try_again(browser, error):
+def test_franceconnect_errors_say_try_again(browser, local_fc, error):
     authorize = browser.start_franceconnect()
     state = query(authorize)["state"]
-    response = browser.portal.get(f"/connexion/franceconnect/retour?error={error}&state={state}")
+    response = browser.portal.get(f"/connexion/franceconnect/retour?error={error}&state={state}"
+                                  f"&iss={quote(local_fc.issuer, safe='')}")
     assert response.status_code == 503
     assert "Réessayer" in response.get_data(as_text=True)
 
@@ -350,6 +352,18 @@ def test_an_answer_naming_another_issuer_is_refused(browser, local_fc, caplog):
     callback = browser.pick_identity(browser.start_franceconnect())
     assert query(callback)["iss"] == local_fc.issuer  # FranceConnect names itself (RFC 9207)
     mixed_up = path_of(callback).replace("iss=", "iss=https%3A%2F%2Fautre-fournisseur.example%2F&was=")
+    unnamed = path_of(callback).replace("iss=", "was=")
     with caplog.at_level(logging.WARNING, logger="accounts.audit"):
         assert browser.portal.get(mixed_up).status_code == 400
-    assert "reason=iss_mismatch" in caplog.text and not _signed_in(browser)
+        assert browser.portal.get(unnamed).status_code == 400
+    assert caplog.text.count("reason=iss_mismatch") == 2 and not _signed_in(browser)
+    assert browser.come_back(callback).status_code == 302  # the real answer still signs in
+
+
+def test_forged_returns_cannot_use_up_the_limit_of_the_real_one(browser):
+    callback = browser.pick_identity(browser.start_franceconnect("/mon-espace"))
+    statuses = [browser.portal.get(f"/connexion/franceconnect/retour?code=x&state={i:064d}").status_code
+                for i in range(31)]
+    assert statuses[:30] == [400] * 30 and statuses[30] == 429
+    response = browser.come_back(callback)
+    assert response.status_code == 302 and response.headers["Location"] == "/mon-espace"

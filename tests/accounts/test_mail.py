@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -105,18 +107,27 @@ def _certificate(tmp_path, name: str, host: str) -> tuple[str, str, str]:
     return tuple(str(p) for p in paths)
 
 
-@pytest.fixture
-def tls_smtp_server(tmp_path):
-    """A relay that offers STARTTLS and refuses mail without it, with a certificate for 127.0.0.1."""
-    ca, cert, key = _certificate(tmp_path, "relais", "127.0.0.1")
+@contextmanager
+def _tls_relay(tmp_path, certified_name: str) -> Iterator[tuple[Controller, _Inbox, str]]:
+    """A relay on 127.0.0.1 that offers STARTTLS and refuses mail without it; its certificate names
+    ``certified_name``. Yields the relay, its inbox and the authority that signed the certificate."""
+    ca, cert, key = _certificate(tmp_path, certified_name, certified_name)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     inbox = _Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=context,
                             require_starttls=True)
     controller.start()
-    yield controller, inbox, ca
-    controller.stop()
+    try:
+        yield controller, inbox, ca
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def tls_smtp_server(tmp_path):
+    with _tls_relay(tmp_path, "127.0.0.1") as relay:
+        yield relay
 
 
 def _tls_app(tmp_path, controller, **settings):
@@ -140,16 +151,7 @@ def test_a_relay_certified_by_the_configured_authority_gets_the_message(tmp_path
 
 
 def test_a_certificate_for_another_name_is_refused(tmp_path):
-    ca, cert, key = _certificate(tmp_path, "autre", "relais.example.org")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=context,
-                            require_starttls=True)
-    controller.start()
-    try:
+    with _tls_relay(tmp_path, "relais.example.org") as (controller, inbox, ca):
         with _tls_app(tmp_path, controller, MAIL_CA_FILE=ca).app_context(), pytest.raises(MailUnavailable):
             send_mail("camille@example.org", "Votre code", "Code : 123456")
-    finally:
-        controller.stop()
     assert inbox.messages == []

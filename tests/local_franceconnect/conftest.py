@@ -1,9 +1,16 @@
 """A local FranceConnect of its own for these tests, over real HTTP, and what a client does with it.
 
-The requests are those of FranceConnect's API scenarios (france-connect/sources,
-quality/fcp/cypress/integration/api/ and their fixture api-common.json): an
-``authorize`` with ``scope=openid profile``, ``acr_values=eidas1``, ``prompt=login
-consent``, ``claims`` asking for ``amr``, a 64-character state and nonce.
+The requests are those of FranceConnect's scenarios (france-connect/sources,
+quality/fcp/cypress/integration/, the versions named in each test module) and of their
+fixture api-common.json: an ``authorize`` with ``scope=openid profile``,
+``acr_values=eidas1``, ``prompt=login consent``, ``claims`` asking for ``amr``, a
+64-character state and nonce.
+
+The server is built as the shared ``local_fc`` fixture builds it (``start_local_fc`` from
+tests/conftest.py), but it is another
+provider: other tests rotate the shared one's keys (``Provider.rotate``) and inject faults
+into it, while these tests check the published keys and the exact answers, and register
+services of their own (RS256, localhost) that the portal's tests must not see.
 """
 
 from __future__ import annotations
@@ -13,17 +20,15 @@ import json
 import re
 from base64 import urlsafe_b64decode
 from collections.abc import Iterator
-from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
 from joserfc.jwk import KeySet
 
-import local_franceconnect
 from local_franceconnect import Client
 from portal.config import DEV_FRANCECONNECT_CLIENT_ID, DEV_FRANCECONNECT_CLIENT_SECRET
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LocalFranceConnect, start_local_fc
 
 NONCE = "f23f6cebd994466d1de0975d21471294fd729a2a6e5b16dbf0d6f6247a2f6917"
 STATE = "00919d38c2f28fd6aa362042ee987200b8e8fee50a1a04bd34d192e40fe1186b"
@@ -36,27 +41,10 @@ ALL_SCOPES = ("openid given_name family_name birthdate idp_birthdate gender pref
               "birthcountry birthplace email")
 
 
-@dataclass
-class Server:
-    server: LiveServer
-    provider: local_franceconnect.Provider
-    issuer: str
-    portal_url: str
-
-
-def start(**config) -> Server:
-    port = free_port()
-    portal_url = f"http://127.0.0.1:{free_port()}"
-    issuer = f"http://127.0.0.1:{port}/api/v2"
-    app = local_franceconnect.create_app({"TESTING": True, "PORTAL_ENV": "test", "ISSUER": issuer,
-                                          "PORTAL_PUBLIC_URL": portal_url, **config})
-    return Server(LiveServer(app, port), app.extensions["local_franceconnect"], issuer, portal_url)
-
-
 @pytest.fixture(scope="package")
-def fc_server() -> Iterator[Server]:
-    """A local FranceConnect used by these tests only (its keys are never rotated by other tests)."""
-    server = start()
+def fc_server() -> Iterator[LocalFranceConnect]:
+    """This package's own local FranceConnect (the shared one's keys are rotated by other tests)."""
+    server = start_local_fc()
     server.provider.clients[RS256_CLIENT_ID] = Client(
         client_id=RS256_CLIENT_ID, secret=RS256_SECRET, name="Service signé en RS256",
         redirect_uris=(f"{server.portal_url}/rs256/retour",),
@@ -68,7 +56,7 @@ def fc_server() -> Iterator[Server]:
 class FC:
     """A service provider's view of the local FranceConnect: what it sends, over HTTP."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: LocalFranceConnect) -> None:
         self.http = requests.Session()
         self.provider = server.provider
         self.issuer = server.issuer

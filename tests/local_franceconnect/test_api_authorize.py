@@ -1,6 +1,11 @@
 """``authorize`` answers as FranceConnect's api-authorize.feature and api-authorize-localhost.feature say.
 
-One test per scenario (each example of a « Plan du Scénario » is a parameter).
+Sources (france-connect/sources, quality/fcp/cypress/integration/api/), newest versions stored:
+api-authorize.feature at 93cd5d7c16c1d0937586a09f4c4a06dcacdb6645, api-authorize-localhost.feature
+at 279ddb0fe833210808baae3fa6a86723fa64dd7e. One test per scenario (each example of a « Plan du
+Scénario » is a parameter). Not reproduced, for the reasons given in local_franceconnect's
+docstring: the two ``sector_identifier`` scenarios and the steps that read FranceConnect's
+technical log; « localhost refusé en integ pour FC+ » is FranceConnect+.
 """
 
 from __future__ import annotations
@@ -8,7 +13,8 @@ from __future__ import annotations
 import pytest
 
 from local_franceconnect import Client
-from tests.local_franceconnect.conftest import FC, STATE, error_page, sent_back, start
+from tests.conftest import start_local_fc
+from tests.local_franceconnect.conftest import FC, STATE, error_page, sent_back
 
 SP_INCIDENT = ("Un incident technique est en cours sur le service à l’origine de la demande d’authentification "
                "via FranceConnect. Nous allons nous rapprocher de leurs équipes pour résoudre cet incident. "
@@ -133,7 +139,7 @@ def test_erreur_de_parametres_scope_et_redirect_uri(fc):
     """api-authorize.feature — « API authorize - erreur de paramètres : erreur scope et erreur redirect_uri »."""
     response = fc.authorize(scope="email", redirect_uri=fc.redirect_uri + "/wrong-url")
     assert response.status_code == 400
-    assert error_page(response) == ("Y040001", "Une erreur s'est produite, veuillez réessayer ultérieurement")
+    assert error_page(response) == ("Y040001", "Une erreur s’est produite, veuillez réessayer ultérieurement")
 
 
 def test_parametre_ui_locales_autorise_mais_non_utilise(fc):
@@ -146,7 +152,7 @@ def test_localhost_refuse_sur_la_stack_locale():
 
     FranceConnect's own stack (and production) want a redirect_uri with a top-level domain.
     """
-    server = start(REDIRECT_URI_REQUIRE_TLD=True)
+    server = start_local_fc(REDIRECT_URI_REQUIRE_TLD=True)
     try:
         response = FC(server).authorize(redirect_uri="http://localhost/login-callback")
     finally:

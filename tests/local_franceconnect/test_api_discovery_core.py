@@ -1,4 +1,9 @@
-"""Discovery and the bare ``/api/v2`` answer as api-discovery.feature and api-core.feature say."""
+"""Discovery and the bare ``/api/v2`` answer as api-discovery.feature and api-core.feature say.
+
+Sources (france-connect/sources, quality/fcp/cypress/integration/api/), newest versions stored:
+api-discovery.feature at eb0492bc6c20a9ca2ae2056348610701642f5ed9 (its « fcp-high » scenario is
+FranceConnect+, not reproduced), api-core.feature at a9dd276e114a9bd370329f336d18af4fc358e5d2.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +39,7 @@ def test_api_discovery_fcp_low(fc):
     assert doc["issuer"] == fc.issuer and doc["issuer"].endswith("/api/v2")
     assert doc["acr_values_supported"] == ["eidas1"]
     assert {"openid", "profile", "preferred_username", "idp_birthdate"} <= set(doc["scopes_supported"])
-    assert "offline_access" not in doc["scopes_supported"]
+    assert "offline_access" not in doc["scopes_supported"] and "address" not in doc["scopes_supported"]
     assert {"sub", "given_name", "given_name_array", "amr", "acr"} <= set(doc["claims_supported"])
     assert set(doc["id_token_signing_alg_values_supported"]) == {"HS256", "ES256", "RS256"}
     assert set(doc["userinfo_signing_alg_values_supported"]) == {"HS256", "ES256", "RS256"}
@@ -62,8 +67,8 @@ def test_api_core_redirection_vers_le_site_usager(fc):
 def test_api_core_page_inconnue_dans_le_dossier_api_v2(fc):
     """api-core.feature — « API core - Page inconue dans le dossier /api/v2 »."""
     response = requests.get(f"{fc.issuer}/wrong-url", allow_redirects=False)
-    assert response.status_code == 500
-    assert error_page(response)[0] == "Y030111"
+    assert response.status_code == 404
+    assert error_page(response)[0] == "Y000404"
 
 
 def test_api_core_page_inconnue_dans_le_dossier_racine(fc):

@@ -1,4 +1,10 @@
-"""``token`` answers as FranceConnect's api-token.feature says (fcp-low scenarios), then oidc-provider's rules."""
+"""``token`` answers as FranceConnect's api-token.feature says (fcp-low scenarios), then oidc-provider's rules.
+
+Source: france-connect/sources, quality/fcp/cypress/integration/api/api-token.feature at
+93cd5d7c16c1d0937586a09f4c4a06dcacdb6645 (the newest version stored). Its ``@fcpHigh``
+scenarios (encrypted id_token) are FranceConnect+, and its « le log technique … est
+journalisé » steps read FranceConnect's own log: neither is reproduced.
+"""
 
 from __future__ import annotations
 
@@ -70,6 +76,15 @@ def test_erreur_code_expire_ou_non_trouve(fc):
     fc.provider.codes[code]["expires"] = time.time() - 1  # 30 seconds later
     assert_api_error(fc.token(code), 400, "invalid_grant", "grant request is invalid (authorization code not found)",
                  "Y049E20B")
+
+
+def test_erreur_code_deja_utilise(fc):
+    """api-token.feature — « API token - erreur code déjà utilisé »: the first exchange works, the second not."""
+    code = fc.code()
+    assert fc.token(code).status_code == 200
+    response = fc.token(code)
+    assert_api_error(response, 400, "invalid_grant", "grant request is invalid (authorization code already consumed)",
+                     "Y0416228")
 
 
 def test_http_basic_is_refused_as_franceconnect_registers_client_secret_post(fc):

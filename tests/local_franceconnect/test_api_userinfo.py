@@ -1,4 +1,9 @@
-"""``userinfo`` answers as FranceConnect's api-userinfo.feature says (fcp-low scenarios)."""
+"""``userinfo`` answers as FranceConnect's api-userinfo.feature says (fcp-low scenarios).
+
+Source: france-connect/sources, quality/fcp/cypress/integration/api/api-userinfo.feature at
+cafd40430e0a4ac9059c5b98f65990e46b55cd1d (the newest version stored); its ``@fcpHigh``
+scenarios (encrypted userinfo) are FranceConnect+ and not reproduced.
+"""
 
 from __future__ import annotations
 

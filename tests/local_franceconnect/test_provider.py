@@ -1,4 +1,8 @@
-"""What the local FranceConnect adds around FranceConnect's scenarios: identities, keys, safety."""
+"""What the local FranceConnect adds around FranceConnect's scenarios: identities, keys, safety.
+
+No FranceConnect feature file is followed here (the ones followed are named in the other
+modules and in local_franceconnect's docstring).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from joserfc import jwt
 
 import local_franceconnect
 from local_franceconnect import pairwise_sub
-from tests.local_franceconnect.conftest import FC, NONCE, error_page, start
+from tests.conftest import start_local_fc
+from tests.local_franceconnect.conftest import FC, NONCE, error_page
 
 
 def test_the_identity_page_offers_the_test_identities_and_a_way_back(fc):
@@ -48,7 +53,7 @@ def test_subjects_are_pairwise():
 
 def test_faults_are_ignored_outside_tests(tmp_path):
     """Fault injection is for tests only: without TESTING a requested fault changes nothing."""
-    server = start(TESTING=False, KEYS_FILE=str(tmp_path / "jwks.json"))
+    server = start_local_fc(TESTING=False, KEYS_FILE=str(tmp_path / "jwks.json"))
     try:
         assert server.provider.testing is False
         server.provider.faults.update({"wrong_nonce", "userinfo_json"})
@@ -63,14 +68,14 @@ def test_faults_are_ignored_outside_tests(tmp_path):
 def test_development_keys_are_kept_between_runs_and_private(tmp_path):
     """A restarted local FranceConnect publishes the same keys, so a running portal keeps verifying."""
     keys_file = tmp_path / "jwks-private.json"
-    first = start(TESTING=False, KEYS_FILE=str(keys_file))
+    first = start_local_fc(TESTING=False, KEYS_FILE=str(keys_file))
     try:
         published = requests.get(f"{first.issuer}/jwks").json()
     finally:
         first.server.stop()
     assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
     assert {k["kid"] for k in json.loads(keys_file.read_text())["keys"]} == {"pkcs11:ES256:hsm", "pkcs11:RS256:hsm"}
-    second = start(TESTING=False, KEYS_FILE=str(keys_file))
+    second = start_local_fc(TESTING=False, KEYS_FILE=str(keys_file))
     try:
         assert requests.get(f"{second.issuer}/jwks").json() == published
     finally:

@@ -1,8 +1,12 @@
 """Going back to the service, and logging out, as FranceConnect's scenarios say.
 
-api-redirect-to-sp.feature (the link back to the service on FranceConnect's pages),
-usager/deconnexion-usager.feature and usager/connexion-sso-fcp-low.feature (logout and the
-SSO session), back/libs/oidc-provider/src/dto/logout-params.dto.ts.
+Sources (france-connect/sources, quality/fcp/cypress/integration/), newest versions stored:
+api/api-redirect-to-sp.feature at 498f918a1a8e08d8eed1bf563e8f8d2dfa06cc62 (the link back to
+the service on FranceConnect's pages; its three scenarios on a hand-made request are not
+reproduced, see local_franceconnect's docstring), usager/deconnexion-usager.feature at
+cafd40430e0a4ac9059c5b98f65990e46b55cd1d and usager/connexion-sso-fcp-low.feature at
+7a8566f690b9c67955757b32dbe5671246901d29 (logout and the SSO session), and
+back/libs/oidc-provider/src/dto/logout-params.dto.ts.
 """
 
 from __future__ import annotations
@@ -86,7 +90,10 @@ def test_logout_requires_a_valid_hint_for_this_service_and_a_declared_address(fc
 
 
 def test_logout_without_a_return_address_ends_the_session_on_franceconnect(fc):
-    """``post_logout_redirect_uri`` is optional in LogoutParamsDto: FranceConnect then keeps the user."""
+    """deconnexion-usager.feature — « Déconnexion depuis un FS sans post logout redirect uri »: the session
+    ends and FranceConnect shows its own logout confirmation (``post_logout_redirect_uri`` is optional in
+    LogoutParamsDto).
+    """
     id_token = fc.token(fc.code()).json()["id_token"]
     response = _end_session(fc, id_token, post_logout_redirect_uri=None)
     assert response.status_code == 200 and "Location" not in response.headers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -13,8 +14,10 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import WebSession
+from accounts.views import _email_key
 from portal.extensions import db
 from portal.logs import FORMAT, OneLineFormatter
+from portal.security import limiter
 from tests.conftest import make_app
 
 FORGED = "script-src\nlogin ok: method=franceconnect account=1"
@@ -77,3 +80,34 @@ def test_sql_parameters_never_reach_an_exception_or_a_log(tmp_path, caplog):
     assert "parameters hidden" in str(failed.value)
     for text in (str(failed.value), caplog.text):
         assert "jeton-a-ne-jamais-journaliser" not in text and "camille@example.org" not in text
+
+
+def test_a_limit_reached_logs_no_address(app, caplog):
+    client = app.test_client()
+    visitor = {"REMOTE_ADDR": "203.0.113.77"}
+    limiter.reset()
+    with caplog.at_level(logging.DEBUG):
+        statuses = [client.post("/csp-report", data="{}", environ_base=visitor).status_code for _ in range(61)]
+    limiter.reset()
+    assert statuses[-1] == 429
+    assert "203.0.113.77" not in caplog.text
+
+
+def test_the_login_code_limit_key_is_no_plain_hash_of_the_address(tmp_path):
+    email = "camille@example.org"
+    keys = set()
+    for secret in ("premier-secret-de-test-assez-long-00", "second-secret-de-test-assez-long-000"):
+        (tmp_path / secret[:6]).mkdir()
+        application = make_app(tmp_path / secret[:6], SECRET_KEY=secret)
+        with application.test_request_context("/connexion/email", method="POST", data={"email": email}):
+            keys.add(_email_key())
+    assert len(keys) == 2 and hashlib.sha256(email.encode()).hexdigest() not in keys
+
+
+@pytest.mark.parametrize("uri", ["http://[x/", "https://[::1/page", "http://]/"])
+def test_a_malformed_report_is_logged_as_invalid_never_a_500(client, caplog, uri):
+    report = {"csp-report": {"document-uri": uri, "effective-directive": "img-src", "blocked-uri": uri}}
+    with caplog.at_level(logging.WARNING):
+        response = client.post("/csp-report", data=json.dumps(report), content_type="application/csp-report")
+    assert response.status_code == 204
+    assert "page=invalide directive=img-src blocked=invalide" in caplog.text

@@ -1,55 +1,25 @@
 """Rate limits shared through a real Redis, and what happens when it stops.
 
 A Redis server of the test's own is started on a free port (Debian's
-redis-server, as on the production hosts), so that stopping it disturbs
-nothing else on the machine.
+redis-server, as on the production hosts, installed by the Makefile), so that
+stopping it disturbs nothing else on the machine.
 """
 
 from __future__ import annotations
 
 import secrets
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
-import redis
 
 from app import create_app
 from portal.extensions import db
 from portal.security import limiter
 from tests.accounts.conftest import csrf_token
-from tests.conftest import free_port, make_config
+from tests.conftest import RedisServer, free_port, make_config
 
 PUBLIC_PAGES = ("/", "/recherche?q=vol+de+papiers", "/commissariats?q=72000", "/api/v1/search?q=vol",
                 "/demarches/thesee", "/connexion")
-
-
-class RedisServer:
-    def __init__(self) -> None:
-        executable = shutil.which("redis-server")
-        assert executable, "redis-server (Debian package redis-server) is needed by these tests"
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = subprocess.Popen(
-            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port, socket_timeout=0.5)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -7,16 +7,34 @@ query, and no address with the query written into the history by htmx.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from catalogue import services as catalogue
 from catalogue.models import Procedure
 from search import services
+from search.evaluation import read_queries
 from tests.conftest import make_app
 
-SENSITIVE = ["mon mari me frappe", "viol", "agression sexuelle", "harcèlement", "3919", "femme battue"]
-ORDINARY = ["vol de papiers", "porter plainte", "arnaque leboncoin", "commissariat lyon", "xqzwkj"]
+DEV_QUERIES = Path(__file__).parent / "queries-dev.tsv"
+SENSITIVE = [
+    "mon mari me frappe", "viol", "agression sexuelle", "harcèlement", "3919", "femme battue",
+    # Phrasings of our own, not in the labelled files.
+    "mon conjoint me frappe devant les enfants", "ma femme me frappe", "il m'a frappée", "mon patron me harcèle",
+    "j'ai été violée", "main courante viol", "photos intimes diffusées", "revenge porn", "3018",
+    # Half-typed: a fiche on another subject may come first, the page on violence right after.
+    "mon mari me fr", "mon mari me frap", "plainte pour vio",
+]
+ORDINARY = [
+    "vol de papiers", "porter plainte", "arnaque leboncoin", "commissariat lyon", "xqzwkj",
+    # A page about violence ranks second, far behind the answer.
+    "mail gendarmerie amende", "numéro d'urgence", "112", "pharos", "site pedophile",
+    # Phrasings of our own.
+    "faux sms police", "plainte en ligne", "mon mari a perdu son passeport", "payer une amende", "bruit voisin",
+    "piratage compte facebook",
+]
 
 
 def title(html: str) -> str:
@@ -38,6 +56,35 @@ def test_a_query_leading_to_a_violence_page_is_sensitive(app, db_session, query)
 def test_other_queries_are_not(app, db_session, query):
     with app.app_context():
         assert not services.results_page(db_session, query, limit=10).sensitive
+
+
+@pytest.mark.parametrize("name", ["public", "dev"])
+def test_the_labelled_queries_are_sensitive_exactly_when_their_answer_is(app, db_session, name):
+    """A query whose right answers are all pages about violence is sensitive; one whose right
+    answers are none is not (where both are right, either is)."""
+    path = Path(app.config["SEARCH_EVAL_FILE"]) if name == "public" else DEV_QUERIES
+    wrong = []
+    with app.app_context():
+        for labelled in read_queries(path):
+            marked = catalogue.sensitive_slugs(db_session, labelled.acceptable)
+            if marked and marked != labelled.acceptable:
+                continue
+            if services.results_page(db_session, labelled.query, limit=10).sensitive != bool(marked):
+                wrong.append((labelled.query, "should be sensitive" if marked else "should not be"))
+    assert wrong == []
+
+
+def test_a_close_second_is_sensitive_a_distant_one_is_not(app, db_session):
+    """The runner-up counts when it scores at least SENSITIVE_SCORE_RATIO of the first result."""
+    with app.app_context():
+        for query in ("mail gendarmerie amende", "main courante viol"):
+            hits = services.search(query, limit=2).hits
+            assert not catalogue.sensitive_slugs(db_session, [hits[0].slug])
+            assert catalogue.sensitive_slugs(db_session, [hits[1].slug])
+        distant = services.search("mail gendarmerie amende", limit=2).hits
+        close = services.search("main courante viol", limit=2).hits
+    assert distant[1].score < services.SENSITIVE_SCORE_RATIO * distant[0].score
+    assert close[1].score >= services.SENSITIVE_SCORE_RATIO * close[0].score
 
 
 def test_sensitivity_comes_from_the_results_not_the_words(app, db_session):
@@ -67,6 +114,8 @@ def test_the_results_page_of_a_sensitive_query_is_protected(client):
     assert "frappe" not in title(html)
     # Typing on from here does not write addresses into the history either.
     assert "hx-replace-url" not in search_input(html)
+    # Opened by Enter or a link, the query is in the address: portal.js replaces it with this one.
+    assert 'data-neutral-address="/recherche"' in html
     # The results are there, of course.
     assert 'href="/demarches/violences-conjugales"' in html
 
@@ -84,8 +133,10 @@ def test_the_live_fragment_of_a_sensitive_query_brings_the_quick_exit_and_keeps_
     response = client.get("/recherche", query_string=params, headers={"HX-Request": "true"})
     html = response.get_data(as_text=True)
     assert "<html" not in html
-    # htmx must not replace the address with this query (hx-replace-url on the search box).
-    assert response.headers["HX-Replace-Url"] == "false"
+    # htmx must not replace the address with this query (hx-replace-url on the search box), and on the
+    # results page must replace what an earlier, ordinary fragment wrote ("mon") with the neutral address.
+    # The home page's preview writes no address: it must not get one.
+    assert response.headers["HX-Replace-Url"] == ("false" if preview else "/recherche")
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     # The quick exit, swapped out of band into the page's empty slot.
@@ -99,6 +150,7 @@ def test_ordinary_searches_keep_their_title_and_shareable_address(client):
     html = page.get_data(as_text=True)
     assert title(html) == "Recherche : vol de papiers — Portail citoyen"
     assert 'hx-replace-url="true"' in search_input(html)
+    assert "data-neutral-address" not in html
     assert 'id="quick-exit"' not in html and '<div id="quick-exit-slot" hidden></div>' in html
     assert page.headers.get("Cache-Control") != "no-store"
     assert page.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
