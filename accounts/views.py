@@ -100,7 +100,6 @@ def _answers_the_sign_in_under_way() -> bool:
 @limiter.limit("30 per minute", exempt_when=_answers_the_sign_in_under_way)
 def franceconnect_callback():
     pending = session.get(PENDING_KEY)
-    state = request.args.get("state", "")
     next_url = pending.get("next") if pending else None
     if not pending or time.time() - pending["at"] > PENDING_SECONDS:
         session.pop(PENDING_KEY, None)
@@ -108,7 +107,7 @@ def franceconnect_callback():
         return _login_error("Connexion expirée", "Cette connexion n'est plus en cours : recommencez.", 400)
     # Checked before anything is consumed: a forged link (another state) must not cancel the
     # citizen's sign-in under way.
-    if not secrets.compare_digest(state.encode(), pending["state"].encode()):
+    if not _answers_the_sign_in_under_way():
         audit.warning("franceconnect callback refused: reason=state_mismatch")
         return _login_error("Connexion refusée", "La réponse reçue ne correspond pas à votre demande de "
                             "connexion. Recommencez depuis le portail.", 400, next_url)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, replace
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from portal.text import fold
+
 POSTCODE = re.compile(r"^\d{5}$", re.ASCII)
 DEPARTMENT_CODE = re.compile(r"^(?:\d{2}|2[ab]|97\d)$", re.IGNORECASE | re.ASCII)
 COORDINATES = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[,;]\s*(-?\d{1,3}(?:\.\d+)?)\s*$", re.ASCII)
@@ -88,8 +90,7 @@ class CommuneEntry:
 
 def normalize(name: str) -> str:
     """Case, accents, hyphens and apostrophes folded; "st"/"ste" read as "saint"/"sainte"."""
-    decomposed = unicodedata.normalize("NFKD", name.replace("œ", "oe").replace("Œ", "OE"))
-    text = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    text = fold(name).lower()
     text = re.sub(r"[^a-z0-9]+", " ", text).strip()
     text = re.sub(r"\bste\b", "sainte", text)
     text = re.sub(r"\bst\b", "saint", text)

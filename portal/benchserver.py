@@ -112,6 +112,12 @@ def running_portal(*args: str, probe_host: str | None = None, **env: str) -> Ite
                 server.wait(timeout=10)
 
 
+def percentile_95(samples: list[float]) -> float:
+    """The 95th percentile, as every table of docs/benchmarks.md reads it (nearest rank)."""
+    ordered = sorted(samples)
+    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
+
+
 def fr(value: float, digits: int = 1) -> str:
     """A number as the French tables of docs/benchmarks.md write it: 4 819 ; 3,8."""
     return f"{value:,.{digits}f}".replace(",", " ").replace(".", ",")

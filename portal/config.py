@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
+from portal.extensions import utc
+
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("production", "development", "test")
 
@@ -186,7 +188,7 @@ def _trust_settings(settings: dict, production: bool, problems: list[str]) -> No
         except ValueError:
             problems.append("SECURITY_TXT_EXPIRES : une date ISO 8601 (2027-06-30 ou 2027-06-30T00:00:00Z).")
             return
-        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        when = utc(when)
         now = datetime.now(UTC)
         if not now < when <= now + SECURITY_TXT_MAX_AHEAD:
             problems.append("SECURITY_TXT_EXPIRES : dans le futur et à moins d'un an (RFC 9116) ; laisser vide "
@@ -194,13 +196,13 @@ def _trust_settings(settings: dict, production: bool, problems: list[str]) -> No
         settings["SECURITY_TXT_EXPIRES_AT"] = when.astimezone(UTC)
 
 
-def _map_tiles_settings(settings: dict) -> None:
+def _map_tiles_settings(settings: dict, problems: list[str]) -> None:
     """The tile server is the one origin map pages may load from: an https URL with {z}, {x} and {y}."""
     url = settings["MAP_TILES_URL"]
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.netloc or not all(k in url for k in ("{z}", "{x}", "{y}")):
-        raise ConfigError("MAP_TILES_URL must be an https URL with {z}, {x} and {y} "
-                          "(https://tile.openstreetmap.org/{z}/{x}/{y}.png by default).")
+        problems.append("MAP_TILES_URL : une adresse https avec {z}, {x} et {y} "
+                        "(https://tile.openstreetmap.org/{z}/{x}/{y}.png par défaut).")
 
 
 def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None = None) -> dict:
@@ -261,17 +263,10 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         "MAP_TILES_MAX_ZOOM": int(env.get("MAP_TILES_MAX_ZOOM", "19")),
         # Address shown on the accessibility statement for reporting a barrier.
         "ACCESSIBILITY_CONTACT": env.get("ACCESSIBILITY_CONTACT", ""),
-        # Legal notice and personal data page (LEGAL_SETTINGS): required in production.
-        "PUBLISHER_NAME": env.get("PUBLISHER_NAME", ""),
-        "PUBLISHER_ADDRESS": env.get("PUBLISHER_ADDRESS", ""),
-        "PUBLICATION_DIRECTOR": env.get("PUBLICATION_DIRECTOR", ""),
-        "HOSTING_PROVIDER": env.get("HOSTING_PROVIDER", ""),
-        "HOSTING_ADDRESS": env.get("HOSTING_ADDRESS", ""),
-        "PRIVACY_CONTACT": env.get("PRIVACY_CONTACT", ""),
-        "LOG_RETENTION": env.get("LOG_RETENTION", ""),
-        # /.well-known/security.txt (RFC 9116). Contact: mailto:, https: or tel:, comma-separated
-        # (required in production). Expires: ISO 8601, less than a year ahead; unset, 180 days from today.
-        "SECURITY_CONTACT": env.get("SECURITY_CONTACT", ""),
+        # Legal notice, personal data page and security.txt's Contact (LEGAL_SETTINGS): required in production.
+        **{name: env.get(name, "") for name in LEGAL_SETTINGS},
+        # /.well-known/security.txt (RFC 9116). Contact (SECURITY_CONTACT): mailto:, https: or tel:,
+        # comma-separated. Expires: ISO 8601, less than a year ahead; unset, 180 days from today.
         "SECURITY_TXT_EXPIRES": env.get("SECURITY_TXT_EXPIRES", ""),
         "SECURITY_TXT_LANGUAGES": env.get("SECURITY_TXT_LANGUAGES", "fr"),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
@@ -313,11 +308,11 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         problems.append(f"MAIL_CA_FILE : {settings['MAIL_CA_FILE']} n'est pas un fichier lisible.")
     _franceconnect_settings(settings, production, problems)
     _trust_settings(settings, production, problems)
+    _map_tiles_settings(settings, problems)
     if production:
         problems += _production_problems(settings, "TRUSTED_PROXIES" in env or "TRUSTED_PROXIES" in overrides)
     if problems:
         raise ConfigError("Configuration refusée (PORTAL_ENV=" + portal_env + ") :\n- " + "\n- ".join(problems))
-    _map_tiles_settings(settings)
     settings["TRUSTED_HOSTS"] = _allowed_hosts(settings, production)
     options = dict(settings["SQLALCHEMY_ENGINE_OPTIONS"])
     # SQL parameters hold session data, codes and identities: never in a log or an exception message.

@@ -37,9 +37,9 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
-def error_response(status: int, message: str | None = None, hint: str | None = None):
-    title, default = MESSAGES.get(status, MESSAGES[500])
-    message = message or default
+def error_response(status: int, message: str | None = None, hint: str | None = None, title: str | None = None):
+    default_title, default = MESSAGES.get(status, MESSAGES[500])
+    title, message = title or default_title, message or default
     if wants_json():
         return jsonify({"error": message, "status": status}), status
     return render_template("errors/error.html", title=title, message=message, hint=hint, status=status), status

@@ -13,12 +13,12 @@ import secrets
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal.errors import UserError
+from portal.errors import UserError, error_response
 
 PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
@@ -92,7 +92,7 @@ def require_shared_limits(title: str, message: str) -> Callable:
         def wrapper(*args, **kwargs):
             if not shared_limits_available():
                 log.error("rate-limit store unavailable: %s refused", request.endpoint)
-                return render_template("errors/error.html", title=title, message=message, status=503), 503
+                return error_response(503, message, title=title)
             return view(*args, **kwargs)
 
         return wrapper

@@ -30,7 +30,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from portal.benchserver import SYNC_ARGS, fr, free_port, gunicorn_settings, running_portal, server_label  # noqa: E402
+from portal.benchserver import (  # noqa: E402
+    SYNC_ARGS,
+    fr,
+    free_port,
+    gunicorn_settings,
+    percentile_95,
+    running_portal,
+    server_label,
+)
 
 # -- A FranceConnect that does not answer in time -----------------------------------
 
@@ -205,11 +213,6 @@ def duration(ms: float) -> str:
     return f"{fr(ms / 1000)} s" if ms >= 1000 else f"{fr(ms)} ms"
 
 
-def _p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
-
-
 def _sign_ins(results: list[tuple[int, float]]) -> str:
     if not results:
         return "aucune terminée"
@@ -256,7 +259,7 @@ def run_bench(queries: list[str], hanging: int = 6, seconds: float = 20.0, fc_ti
     for index, args in enumerate(models):
         label = server_label(*args)
         for waiting, samples, sign_ins in measure_model(args, queries, hanging, seconds, fc_timeout):
-            p95 = _p95(samples)
+            p95 = percentile_95(samples)
             if index == 0 and p95 > SEARCH_P95_TARGET_MS:
                 target_met = False
             lines.append(

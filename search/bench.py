@@ -19,7 +19,7 @@ from pathlib import Path
 from flask import Flask
 
 from catalogue import services as catalogue
-from portal.benchserver import fr, running_portal, server_label
+from portal.benchserver import fr, percentile_95, running_portal, server_label
 from portal.extensions import db
 from search import services
 from search.analysis import query_words
@@ -62,9 +62,7 @@ def bench_queries(app: Flask, generated: int = 300, seed: int = 7) -> list[str]:
 
 
 def _percentiles(samples_ms: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples_ms)
-    p95 = ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
-    return statistics.median(ordered), p95
+    return statistics.median(samples_ms), percentile_95(samples_ms)
 
 
 def _dir_size(path: Path) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -20,7 +20,7 @@ from catalogue import services as catalogue
 from catalogue.models import LifeEvent, Procedure
 from portal import health
 from portal.errors import error_response
-from search.engine import Document, SearchEngine, SearchResults, SearchUnavailable, clean_query
+from search.engine import Document, Hit, SearchEngine, SearchResults, SearchUnavailable, clean_query
 from search.highlight import highlight_words
 from search.privacy import install_log_filter
 from search.shortcuts import Shortcut, station_shortcut
@@ -134,18 +134,16 @@ def search(query: str, *, limit: int = 10, offset: int = 0) -> SearchResults:
     return engine().search(clean_query(query), limit=limit, offset=offset)
 
 
-def is_sensitive(session: Session, query: str, results: SearchResults, offset: int = 0) -> bool:
-    """Whether a query leads to a page about violence: its first result, a pinned best bet, or a
-    close contender for first place (``SENSITIVE_SCORE_RATIO``) is an entry the catalogue marks sensitive.
+def is_sensitive(session: Session, head: list[Hit]) -> bool:
+    """Whether a query whose first ``SENSITIVE_DEPTH`` results are ``head`` leads to a page about violence:
+    its first result, a pinned best bet, or a close contender for first place (``SENSITIVE_SCORE_RATIO``)
+    is an entry the catalogue marks sensitive.
 
     Decided from where the query leads, never from a list of words: "mon mari me
     frappe" is sensitive because it finds the page on domestic violence. Every page
     of such a query is, whatever page is asked for.
     """
-    if offset == 0 and len(results.hits) >= min(SENSITIVE_DEPTH, results.total):
-        head = results.hits[:SENSITIVE_DEPTH]
-    else:
-        head = search(query, limit=SENSITIVE_DEPTH).hits
+    head = head[:SENSITIVE_DEPTH]
     if not head:
         return False
     best = max(h.score for h in head)
@@ -169,10 +167,16 @@ class ResultsPage:
 
 def results_page(session: Session, query: str, *, limit: int, offset: int = 0) -> ResultsPage:
     """One page of results and what goes with it; raises SearchUnavailable if the index cannot be read."""
-    results = search(query, limit=limit, offset=offset)
+    if offset == 0:
+        # One search serves the page and the sensitivity check, which looks at the first SENSITIVE_DEPTH.
+        found = search(query, limit=max(limit, SENSITIVE_DEPTH))
+        head, results = found.hits, replace(found, hits=found.hits[:limit])
+    else:
+        results = search(query, limit=limit, offset=offset)
+        head = search(query, limit=SENSITIVE_DEPTH).hits
     return ResultsPage(
         results=results,
-        sensitive=is_sensitive(session, results.query, results, offset),
+        sensitive=is_sensitive(session, head),
         shortcut=station_shortcut(session, results.query),
         life_events=catalogue.life_events(session) if results.total == 0 else [],
     )

@@ -6,14 +6,13 @@ finder's business (``maps.services.place_named``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from maps.places import normalize
 from maps.services import place_named
 from portal.templating import de
-from search.analysis import fold
 
 # Words that say "a unit": a search for them with a place leads to the finder.
 UNIT_WORDS = {"commissariat", "commissariats", "gendarmerie", "gendarmeries", "brigade", "brigades",
@@ -29,7 +28,6 @@ FILLER_WORDS = {"de", "du", "des", "la", "le", "les", "l", "d", "a", "au", "aux"
                 "weekend", "ferie"}
 ARTICLES = {"le": "le", "la": "la", "les": "les", "l": "l", "du": "le", "au": "le", "des": "les", "aux": "les"}
 NEAREST_LABEL = "Trouver le commissariat ou la brigade de gendarmerie le plus proche"
-_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -42,8 +40,8 @@ class Shortcut:
 
 
 def words_of(text: str) -> list[str]:
-    """Lowercase words without accents; apostrophes and hyphens separate them."""
-    return _NOT_ALNUM.sub(" ", fold(text).lower()).split()
+    """Lowercase words without accents, as the finder reads place names (apostrophes and hyphens split)."""
+    return normalize(text).split()
 
 
 def place_candidates(words: list[str]) -> list[str]:

@@ -108,6 +108,13 @@ def _fields(doc: Document) -> dict:
     }
 
 
+def _write_json(path: Path, data: dict) -> None:
+    """Written beside, then moved in place: a reader sees the old file or the new one, never half of one."""
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
 class _Generation:
     """What one state of the index gives every thread: statistics, words, cached term scores."""
 
@@ -294,9 +301,7 @@ class WhooshEngine:
             "documents": count,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        tmp = target / "meta.json.tmp"
-        tmp.write_text(json.dumps(meta), encoding="utf-8")
-        os.replace(tmp, target / "meta.json")
+        _write_json(target / "meta.json", meta)
 
     def _current_target(self) -> Path | None:
         try:
@@ -314,9 +319,7 @@ class WhooshEngine:
         return {str(k): float(v) for k, v in data.items() if isinstance(v, (int, float))}
 
     def _write_retired(self, retired: dict[str, float]) -> None:
-        tmp = self.root / f"{RETIRED_FILE}.{secrets.token_hex(4)}.tmp"
-        tmp.write_text(json.dumps(retired, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.root / RETIRED_FILE)
+        _write_json(self.root / RETIRED_FILE, retired)
 
     def _retire(self, name: str, when: float) -> None:
         """Record that build ``name`` stopped being current at ``when`` (the writer lock is held)."""
@@ -399,10 +402,10 @@ class WhooshEngine:
     # -- reading ---------------------------------------------------------
 
     def _resolve(self) -> Path:
-        try:
-            return (self.root / os.readlink(self._current)).resolve()
-        except OSError as exc:
-            raise SearchUnavailable("no search index has been built") from exc
+        target = self._current_target()
+        if target is None:
+            raise SearchUnavailable("no search index has been built")
+        return target
 
     def status(self) -> IndexStatus:
         try:

@@ -14,11 +14,29 @@ QUERY = "mon mari me frappe"
 FIRST_RESULT = "#search-results ol.portal-results > li h2 a"
 
 
-def _type_a_sensitive_search(page: Page, watch, app) -> str:
+def _open_the_search_page(page: Page, watch, app) -> str:
+    """The home page, then the search page; returns the neutral site the quick exit leads to."""
     neutral = app.config["QUICK_EXIT_URL"]
     watch.allow(f"{urlsplit(neutral).scheme}://{urlsplit(neutral).netloc}")
     page.goto("/")
     page.goto("/recherche")
+    return neutral
+
+
+def _result_then_quick_exit_then_back(page: Page, neutral: str) -> None:
+    """Open the first result (the page on domestic violence), leave by the quick exit, come Back."""
+    page.locator(FIRST_RESULT).first.click()
+    expect(page).to_have_url(re.compile(r"/demarches/violences-conjugales$"))
+    page.get_by_role("link", name="Quitter rapidement ce site").click()
+    expect(page).to_have_url(neutral)
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/recherche$"))
+    expect(page).to_have_title("Rechercher une démarche — Portail citoyen")
+    _assert_no_trace(page)
+
+
+def _type_a_sensitive_search(page: Page, watch, app) -> str:
+    neutral = _open_the_search_page(page, watch, app)
     page.evaluate("window.__sameDocument = true")
     page.get_by_label("Rechercher une démarche").press_sequentially(QUERY, delay=40)
     expect(page.locator(FIRST_RESULT).first).to_have_text(re.compile("violences conjugales", re.I))
@@ -53,15 +71,7 @@ def test_quick_exit_from_live_results_then_back_shows_no_query(page, watch, app)
 
 def test_result_then_quick_exit_then_back_shows_no_query(page, watch, app):
     """The reported journey: live search, open the result, quick exit, Back."""
-    neutral = _type_a_sensitive_search(page, watch, app)
-    page.locator(FIRST_RESULT).first.click()
-    expect(page).to_have_url(re.compile(r"/demarches/violences-conjugales$"))
-    page.get_by_role("link", name="Quitter rapidement ce site").click()
-    expect(page).to_have_url(neutral)
-    page.go_back()
-    expect(page).to_have_url(re.compile(r"/recherche$"))
-    expect(page).to_have_title("Rechercher une démarche — Portail citoyen")
-    _assert_no_trace(page)
+    _result_then_quick_exit_then_back(page, _type_a_sensitive_search(page, watch, app))
 
 
 def _address(page: Page) -> str:
@@ -97,10 +107,7 @@ def _type_word_by_word(page: Page, text: str) -> list[tuple[str, str, bool]]:
 def test_typing_word_by_word_leaves_no_query_in_the_address(page, watch, app):
     """Each word's results are fetched: an ordinary beginning ("mon") writes its address, and the
     first sensitive answer must replace it, not leave it for Back to bring back."""
-    neutral = app.config["QUICK_EXIT_URL"]
-    watch.allow(f"{urlsplit(neutral).scheme}://{urlsplit(neutral).netloc}")
-    page.goto("/")
-    page.goto("/recherche")
+    neutral = _open_the_search_page(page, watch, app)
     seen = _type_word_by_word(page, QUERY)
     assert [query for query, _, _ in seen] == ["mon", "mon mari", "mon mari me", "mon mari me frappe"]
     # The case under test: an ordinary beginning wrote its own address before the first sensitive answer.
@@ -110,23 +117,13 @@ def test_typing_word_by_word_leaves_no_query_in_the_address(page, watch, app):
         if quick_exit:
             assert address == "/recherche", (query, address)
     expect(page.locator(FIRST_RESULT).first).to_have_text(re.compile("violences conjugales", re.I))
-    page.locator(FIRST_RESULT).first.click()
-    expect(page).to_have_url(re.compile(r"/demarches/violences-conjugales$"))
-    page.get_by_role("link", name="Quitter rapidement ce site").click()
-    expect(page).to_have_url(neutral)
-    page.go_back()
-    expect(page).to_have_url(re.compile(r"/recherche$"))
-    expect(page).to_have_title("Rechercher une démarche — Portail citoyen")
-    _assert_no_trace(page)
+    _result_then_quick_exit_then_back(page, neutral)
 
 
 def test_once_the_quick_exit_is_shown_no_later_search_writes_its_address(page, watch, app):
     """After a sensitive answer, the next may be ordinary ("porter plainte"): the page, which showed
     the quick exit, writes no address with a query for the rest of its life."""
-    neutral = app.config["QUICK_EXIT_URL"]
-    watch.allow(f"{urlsplit(neutral).scheme}://{urlsplit(neutral).netloc}")
-    page.goto("/")
-    page.goto("/recherche")
+    neutral = _open_the_search_page(page, watch, app)
     _type_word_by_word(page, QUERY)
     expect(page.get_by_role("link", name="Quitter rapidement ce site")).to_be_visible()
     page.locator("#search-input").fill("")
@@ -145,10 +142,7 @@ def test_once_the_quick_exit_is_shown_no_later_search_writes_its_address(page, w
 def test_enter_then_result_then_quick_exit_then_back_shows_no_query(page, watch, app):
     """Enter submits the form: a full results page, with the query in its address, that Back would
     fetch again (no-store). portal.js gives that history entry the neutral address at once."""
-    neutral = app.config["QUICK_EXIT_URL"]
-    watch.allow(f"{urlsplit(neutral).scheme}://{urlsplit(neutral).netloc}")
-    page.goto("/")
-    page.goto("/recherche")
+    neutral = _open_the_search_page(page, watch, app)
     page.locator("#search-input").press_sequentially(QUERY, delay=40)
     # The results page loaded, its deferred scripts run (not a live fragment's replaceState).
     with page.expect_navigation(url=re.compile(r"/recherche\?q=mon\+mari"), wait_until="load"):
@@ -156,14 +150,7 @@ def test_enter_then_result_then_quick_exit_then_back_shows_no_query(page, watch,
     expect(page).to_have_title("Résultats de recherche — Portail citoyen")
     expect(page.locator(FIRST_RESULT).first).to_have_text(re.compile("violences conjugales", re.I))
     assert _address(page) == "/recherche"
-    page.locator(FIRST_RESULT).first.click()
-    expect(page).to_have_url(re.compile(r"/demarches/violences-conjugales$"))
-    page.get_by_role("link", name="Quitter rapidement ce site").click()
-    expect(page).to_have_url(neutral)
-    page.go_back()
-    expect(page).to_have_url(re.compile(r"/recherche$"))
-    expect(page).to_have_title("Rechercher une démarche — Portail citoyen")
-    _assert_no_trace(page)
+    _result_then_quick_exit_then_back(page, neutral)
     assert "frappe" not in page.locator("body").inner_text()
 
 
