@@ -12,9 +12,12 @@ from sqlalchemy.exc import SQLAlchemyError
 import accounts
 import accounts.cli
 import accounts.views
+import agents
 import catalogue
 import catalogue.cli
 import catalogue.views
+import complaints
+import complaints.views
 import maps.cli
 import maps.services
 import maps.views
@@ -22,7 +25,7 @@ import portal.views
 import search.cli
 import search.services
 import search.views
-from portal import assets, compression, errors, extensions, logs, security, templating
+from portal import assets, compression, crypto, errors, extensions, logs, security, templating
 from portal.config import load_settings
 from search.engine import SearchUnavailable
 
@@ -36,7 +39,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logs.install(console=not app.testing)
 
     extensions.init_app(app)
+    crypto.init_app(app)
     accounts.init_app(app)
+    agents.init_app(app)
+    complaints.init_app(app)
     catalogue.init_app(app)
     search.services.init_app(app)
     app.extensions["maps"] = maps.services.FinderCache()
@@ -50,6 +56,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(search.views.bp)
     app.register_blueprint(accounts.views.bp)
     app.register_blueprint(maps.views.bp)
+    app.register_blueprint(complaints.views.bp)
+    app.register_blueprint(complaints.views.console)
 
     errors.init_app(app)
     app.cli.add_command(catalogue.cli.catalogue_cli)

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
+from portal.crypto import KeyFormatError, parse_keys
 from portal.extensions import utc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,6 +206,22 @@ def _map_tiles_settings(settings: dict, problems: list[str]) -> None:
                         "(https://tile.openstreetmap.org/{z}/{x}/{y}.png par défaut).")
 
 
+def _encryption_settings(settings: dict, production: bool, problems: list[str]) -> None:
+    """DATA_ENCRYPTION_KEYS as a list of keys; production must give its own."""
+    value = settings["DATA_ENCRYPTION_KEYS"]
+    if isinstance(value, list | tuple):
+        return
+    try:
+        settings["DATA_ENCRYPTION_KEYS"] = parse_keys(value)
+    except KeyFormatError as exc:
+        problems.append(f"DATA_ENCRYPTION_KEYS : {exc}.")
+        settings["DATA_ENCRYPTION_KEYS"] = []
+        return
+    if production and not settings["DATA_ENCRYPTION_KEYS"]:
+        problems.append("DATA_ENCRYPTION_KEYS : obligatoire en production (les plaintes sont chiffrées au repos ; "
+                        "`flask complaints new-key` en crée une).")
+
+
 def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None = None) -> dict:
     instance = Path(instance_path)
     env = os.environ
@@ -290,6 +307,26 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         # Host names the portal answers for (comma-separated); in production, PUBLIC_URL's by default.
         # Any other Host header gets a 400, so it never reaches an absolute URL.
         "ALLOWED_HOSTS": env.get("ALLOWED_HOSTS", ""),
+        # Case data (complaints, messages, statements, identities) sealed at rest (portal/crypto.py):
+        # URL-safe base64 keys of 32 bytes, comma-separated, newest first. Required in production;
+        # elsewhere a key is derived from SECRET_KEY. `flask complaints new-key` prints one.
+        "DATA_ENCRYPTION_KEYS": env.get("DATA_ENCRYPTION_KEYS", ""),
+        # Retention (flask complaints purge): unsubmitted drafts, then closed cases, in days.
+        "DRAFT_RETENTION_DAYS": int(env.get("DRAFT_RETENTION_DAYS", "30")),
+        "CLOSED_CASE_RETENTION_DAYS": int(env.get("CLOSED_CASE_RETENTION_DAYS", "180")),
+        # The video service of visio-plainte hearings, outside the portal: {room} is replaced by the
+        # booking's own unguessable room name.
+        "VIDEO_URL_TEMPLATE": env.get("VIDEO_URL_TEMPLATE", "https://visio.invalid/{room}"),
+        # Agents (officers, editors, administrators): a session of their own, shorter than citizens'.
+        "AGENT_SESSION_IDLE_MINUTES": int(env.get("AGENT_SESSION_IDLE_MINUTES", "15")),
+        "AGENT_SESSION_ABSOLUTE_HOURS": int(env.get("AGENT_SESSION_ABSOLUTE_HOURS", "8")),
+        # Failed sign-ins before an agent's account is locked, and for how long.
+        "AGENT_MAX_FAILURES": int(env.get("AGENT_MAX_FAILURES", "5")),
+        "AGENT_LOCK_MINUTES": int(env.get("AGENT_LOCK_MINUTES", "15")),
+        # In production, agents may sign in with an OpenID provider (ProConnect) instead of a password.
+        "AGENTS_OIDC_ISSUER": env.get("AGENTS_OIDC_ISSUER", ""),
+        "AGENTS_OIDC_CLIENT_ID": env.get("AGENTS_OIDC_CLIENT_ID", ""),
+        "AGENTS_OIDC_CLIENT_SECRET": env.get("AGENTS_OIDC_CLIENT_SECRET", ""),
     }
     settings.update(overrides)
 
@@ -309,6 +346,7 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
     _franceconnect_settings(settings, production, problems)
     _trust_settings(settings, production, problems)
     _map_tiles_settings(settings, problems)
+    _encryption_settings(settings, production, problems)
     if production:
         problems += _production_problems(settings, "TRUSTED_PROXIES" in env or "TRUSTED_PROXIES" in overrides)
     if problems:

@@ -58,6 +58,7 @@ PRODUCTION_ENV = {
     "FRANCECONNECT_CLIENT_ID": "client-de-production",
     "FRANCECONNECT_CLIENT_SECRET": "secret-de-production",
     "TRUSTED_PROXIES": "1",
+    "DATA_ENCRYPTION_KEYS": "Y2xlLWRlLXRlc3QtMzItb2N0ZXRzLXBvdXItdGVzdHM",
     "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
     "MAIL_BACKEND": None,
     "MAIL_USE_TLS": None,
@@ -109,6 +110,8 @@ def test_the_production_settings_of_the_tests_are_accepted(tmp_path, monkeypatch
     ({"TRUSTED_PROXIES": "un"}, "TRUSTED_PROXIES"),
     ({"TRUSTED_PROXIES": "-1"}, "TRUSTED_PROXIES"),
     ({"MAIL_CA_FILE": "/n-existe/pas.pem"}, "MAIL_CA_FILE"),
+    ({"DATA_ENCRYPTION_KEYS": None}, "DATA_ENCRYPTION_KEYS"),
+    ({"DATA_ENCRYPTION_KEYS": "trop-courte"}, "DATA_ENCRYPTION_KEYS"),
 ])
 def test_production_refuses_what_is_unsafe_there(tmp_path, monkeypatch, changes, named):
     _production(monkeypatch, **changes)

@@ -6,7 +6,7 @@ import ast
 
 from portal.config import ROOT
 
-FEATURES = {"accounts", "catalogue", "search", "maps"}
+FEATURES = {"accounts", "agents", "catalogue", "complaints", "search", "maps"}
 
 
 def _imports(package: str) -> dict[str, set[str]]:

@@ -22,6 +22,7 @@ import pytest
 
 from portal.benchserver import running_portal
 from portal.config import ROOT
+from portal.crypto import new_key
 from tests.conftest import POSTGRES_SCHEMA, RedisServer
 
 GUNICORN = ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]
@@ -47,7 +48,8 @@ def _filled(env: dict[str, str]) -> dict[str, str]:
     filled = {}
     for name, value in env.items():
         if value == "...":
-            value = secrets.token_urlsafe(40) if name == "SECRET_KEY" else f"Valeur de test ({name})"
+            value = {"SECRET_KEY": secrets.token_urlsafe(40),
+                     "DATA_ENCRYPTION_KEYS": new_key()}.get(name, f"Valeur de test ({name})")
         filled[name] = value.replace("...", "example.gouv.fr")
     return filled
 

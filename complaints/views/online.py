@@ -1,0 +1,3 @@
+"""Routes: see complaints.views."""
+
+from complaints.views import bp, console  # noqa: F401
