@@ -47,12 +47,14 @@ scripts/lighthouse/node_modules/.installed: scripts/lighthouse/package-lock.json
 	npm ci --prefix scripts/lighthouse --no-audit --no-fund --silent
 	touch $@
 
-# Database schema, catalogue, fiches, then the search index if missing or stale.
+# Database schema, catalogue, fiches, units, the demo officer of a Le Mans unit (development only:
+# `flask agents demo` refuses elsewhere), then the search index if missing or stale.
 data: setup
 	$(FLASK) db upgrade
 	$(FLASK) catalogue load
 	$(FLASK) catalogue import-fiches
 	$(FLASK) maps load
+	$(FLASK) agents demo
 	$(FLASK) search ensure
 
 # The portal and the local FranceConnect, under gunicorn as in production

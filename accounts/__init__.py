@@ -15,9 +15,9 @@ from accounts.sessions import DatabaseSessionInterface
 from portal.extensions import db
 from portal.security import csp_allow
 
-# Pages with a form that leads to FranceConnect: the sign-in button, and the
-# sign-out button every page shows to a signed-in citizen.
-FORMS_TO_FRANCECONNECT = {"accounts.login", "accounts.email_start", "accounts.email_verify",
+# Pages with a form that leads to FranceConnect without showing its button: the sign-in's own
+# answers. Any page that shows the button allows it while rendering it (templates/components).
+FORMS_TO_FRANCECONNECT = {"accounts.email_start", "accounts.email_verify",
                           "accounts.franceconnect_callback", "accounts.franceconnect_start"}
 
 ACCOUNT_ID = re.compile(r"[1-9][0-9]{0,18}")
@@ -54,11 +54,18 @@ def init_app(app: Flask) -> None:
     issuer = urlsplit(app.config["FRANCECONNECT_ISSUER"])
     fc_origin = f"{issuer.scheme}://{issuer.netloc}"
 
+    def allow_form_to_franceconnect() -> str:
+        # CSP form-action also governs the redirects that follow a form's submission.
+        csp_allow("form-action", fc_origin)
+        return ""
+
     @app.before_request
     def allow_forms_to_franceconnect() -> None:
-        # CSP form-action also governs the redirects that follow a form's submission.
         if request.endpoint in FORMS_TO_FRANCECONNECT or current_user.is_authenticated:
-            csp_allow("form-action", fc_origin)
+            allow_form_to_franceconnect()
+
+    # Called by the FranceConnect button's macro: wherever the button is, its form may lead there.
+    app.jinja_env.globals["allow_form_to_franceconnect"] = allow_form_to_franceconnect
 
     public = app.config["PUBLIC_URL"]
     app.extensions["franceconnect"] = FranceConnectClient(

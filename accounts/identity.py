@@ -45,9 +45,14 @@ class Identity:
 
     @classmethod
     def from_session(cls, data: dict | None) -> Identity | None:
+        """Back from ``to_session``; tolerant of a stored snapshot an older version wrote (unknown keys
+        are dropped, missing ones empty), so a case's identity always opens."""
         if not data:
             return None
-        return cls(**{**data, "given_names": tuple(data.get("given_names", ()))})
+        text = {name: str(data.get(name) or "") for name in
+                ("family_name", "birthdate", "gender", "birthplace", "birthcountry", "email")}
+        return cls(given_names=tuple(str(g) for g in data.get("given_names") or ()),
+                   verified=bool(data.get("verified")), **text)
 
     def to_session(self) -> dict:
         return {**self.__dict__, "given_names": list(self.given_names)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -23,7 +24,7 @@ from accounts.mail import MailUnavailable, send_mail
 from accounts.models import OutboxMessage
 from portal.extensions import db
 from portal.redirects import local_path
-from portal.security import limiter, require_shared_limits
+from portal.security import limiter, mark_sensitive, no_store, require_shared_limits
 
 bp = Blueprint("accounts", __name__)
 audit = logging.getLogger("accounts.audit")
@@ -234,13 +235,57 @@ def logged_out():
     return response
 
 
+def _space_context() -> dict:
+    from complaints import space as complaints_space
+    from maps.services import station_names
+
+    account_id = current_user.id
+    cases = complaints_space.cases_of(db.session, account_id)
+    if any(case.kind == "visio_plainte" for case in cases):
+        mark_sensitive()  # a visio-plainte is about violence, threats or harassment: the quick exit is there
+    return {
+        "identity": services.current_identity(),
+        "cases": cases,
+        "drafts": complaints_space.drafts_of(db.session, account_id),
+        "bookings": complaints_space.bookings_of(db.session, account_id),
+        "unit_names": station_names(db.session, {c.unit_id for c in cases}),
+        "space": complaints_space,
+    }
+
+
 @bp.get("/mon-espace")
 @login_required
 def space():
-    response = current_app.make_response(render_template(
-        "accounts/space.html", identity=services.current_identity(), procedures=[]))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(current_app.make_response(render_template("accounts/space.html", **_space_context())))
+
+
+def _export() -> dict:
+    from complaints import space as complaints_space
+
+    return complaints_space.export(db.session, current_user, services.current_identity())
+
+
+@bp.get("/mon-espace/mes-donnees")
+@login_required
+def show_my_data():
+    """Everything the portal holds about the citizen, as a page to read: French labels, dates in Paris time."""
+    from complaints import space as complaints_space
+
+    data = _export()
+    return no_store(current_app.make_response(render_template(
+        "accounts/my_data.html", data=data, readable=complaints_space.readable,
+        exported_at=complaints_space.readable_value("exported_at", data["exported_at"]))))
+
+
+@bp.get("/mon-espace/mes-donnees.json")
+@login_required
+@limiter.limit("30 per minute")
+def download_my_data():
+    """The same, as a JSON file to keep."""
+    body = json.dumps(_export(), ensure_ascii=False, indent=2, sort_keys=True)
+    response = current_app.response_class(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="mes-donnees-portail-citoyen.json"'
+    return no_store(response)
 
 
 def outbox():

@@ -1,19 +1,28 @@
-"""What every case shares, whatever its kind: references, history, and who may see it.
+"""What every case shares, whatever its kind: references, history, who may see it, the identity, e-mails.
 
-This module and ``complaints.backend`` are the interface a real deployment
-would connect to the ministry's back end; the officers' console stands in
-for that back end here.
+This module, with the services that create and change cases (``online.submit``,
+``visio.book`` / ``reschedule`` / ``cancel``, ``console``, ``statements``; see
+"The interface a ministry back end would replace" in docs/complaints.md), is
+what a real deployment would connect to the ministry's back end; the
+officers' console stands in for that back end here.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accounts.identity import Identity
+from accounts.mail import MailUnavailable, send_mail
 from complaints.models import Case, CaseEvent
+from portal.extensions import db, end_reads
+
+log = logging.getLogger(__name__)
 
 # Crockford-like alphabet: no 0/O, 1/I/L, U; six characters give 31**6 ≈ 887 million references a year.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -47,3 +56,30 @@ def unit_case(db_session: Session, unit_id: str | None, reference: str) -> Case 
     if not unit_id:
         return None
     return db_session.scalar(select(Case).where(Case.reference == reference, Case.unit_id == unit_id))
+
+
+def identity_of(case: Case) -> Identity:
+    """The identity the citizen had at submission (the case's sealed snapshot), vouched for as the case says."""
+    return dataclasses.replace(Identity.from_session(case.identity) or Identity(),
+                               verified=bool(case.identity_verified))
+
+
+def notify_citizen(case: Case, subject: str, body: str) -> bool:
+    """E-mail the citizen of ``case`` (the address of its identity); False when it has none or the mail is down.
+
+    The request's reads are let go first (``end_reads``): the development
+    outbox writes, and its INSERT must start a transaction of its own. A mail
+    server that does not answer is logged (by reference) and reported to the
+    caller, which tells the user; the action that called it stays done.
+    """
+    reference, email = case.reference, identity_of(case).email
+    if not email:
+        return False
+    end_reads(db.session)
+    try:
+        send_mail(email, subject, body)
+    except MailUnavailable:
+        db.session.rollback()
+        log.warning("mail to the citizen not sent: reference=%s", reference)
+        return False
+    return True

@@ -341,7 +341,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     default_keys_file = None if app.config["TESTING"] else Path(app.instance_path) / "jwks-private.json"
     keys_file = Path(config["KEYS_FILE"]) if config.get("KEYS_FILE") else default_keys_file
-    provider = Provider(issuer=issuer, clients={client.client_id: client}, keys=_load_keys(keys_file),
+    clients = {client.client_id: client}
+    # Tests only: more services registered beside the portal's, e.g. the agents' space using this provider
+    # as its ProConnect (ProConnect runs FranceConnect's software; its ``usual_name`` scope is offered to
+    # a client that lists it). Each entry holds ``Client``'s fields.
+    for extra in config.get("EXTRA_CLIENTS", ()):
+        extra = dict(extra)
+        extra["redirect_uris"] = tuple(extra.get("redirect_uris", ()))
+        extra["post_logout_redirect_uris"] = tuple(extra.get("post_logout_redirect_uris", ()))
+        extra["scopes"] = frozenset(extra.get("scopes", SCOPE_CLAIMS))
+        clients[extra["client_id"]] = Client(**extra)
+    provider = Provider(issuer=issuer, clients=clients, keys=_load_keys(keys_file),
                         testing=app.config["TESTING"])
     app.extensions["local_franceconnect"] = provider
     sso = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="fc-local-sso")

@@ -110,6 +110,10 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "idp_id": ("idp_id",),
 }
 
+# ProConnect's own scope (the agents' provider, on FranceConnect's software): the usual family name.
+# Granted only to a client registered with it (local_franceconnect's EXTRA_CLIENTS), never to the portal's.
+PROCONNECT_SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {"usual_name": ("usual_name",)}
+
 # The one identity provider of the local FranceConnect (``idp_id`` claim).
 LOCAL_IDP_ID = "fi-local-franceconnect"
 # How the test identities authenticate at that provider (``amr`` claim).
@@ -119,7 +123,8 @@ LOCAL_IDP_AMR = ["pwd"]
 def claims_for(login: str, scopes: list[str]) -> dict:
     """The claims of an identity that the granted scopes release."""
     person = IDENTITIES[login]
-    wanted = {claim for scope in scopes for claim in SCOPE_CLAIMS.get(scope, ())}
+    wanted = {claim for scope in scopes
+              for claim in SCOPE_CLAIMS.get(scope, PROCONNECT_SCOPE_CLAIMS.get(scope, ()))}
     released: dict = {}
     for claim in sorted(wanted - {"sub"}):
         if claim == "given_name_array":
@@ -131,6 +136,8 @@ def claims_for(login: str, scopes: list[str]) -> dict:
             released[claim] = list(LOCAL_IDP_AMR)
         elif claim == "idp_id":
             released[claim] = LOCAL_IDP_ID
+        elif claim == "usual_name":
+            released[claim] = person["family_name"]
         elif claim in person:
             released[claim] = person[claim]
     return released

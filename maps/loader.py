@@ -317,6 +317,18 @@ def _near(unit: OfficialUnit, commune: Commune | None, limit_km: float = 50.0) -
     return 2 * 6371.0088 * math.asin(math.sqrt(a)) <= limit_km
 
 
+def referenced_stations(session: Session, station_ids: list[str]) -> set[str]:
+    """The stations other tables still point at (cases, agents, agendas), found from the schema itself."""
+    found: set[str] = set()
+    if not station_ids:
+        return found
+    for table in Station.metadata.tables.values():
+        for key in table.foreign_keys:
+            if key.column.table.name == Station.__tablename__ and table.name != Station.__tablename__:
+                found.update(session.scalars(select(key.parent).where(key.parent.in_(station_ids)).distinct()))
+    return found
+
+
 def load_stations(session: Session, data_dir: Path, report: MapsReport, official: list[OfficialUnit]) -> None:
     communes = {c.code_insee: c for c in session.scalars(select(Commune))}
     points = CommunePoints([(c.code_insee, c.department_code, c.latitude, c.longitude)
@@ -338,7 +350,7 @@ def load_stations(session: Session, data_dir: Path, report: MapsReport, official
             _apply_official(values, updates[station_id], communes.get(values["code_insee"]))
         digest = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
         station = existing.get(station_id)
-        if station is not None and station.content_hash == digest:
+        if station is not None and station.content_hash == digest and station.withdrawn_at is None:
             continue
         if station is None:
             station = Station(id=station_id)
@@ -350,9 +362,16 @@ def load_stations(session: Session, data_dir: Path, report: MapsReport, official
             setattr(station, key, value)
         station.content_hash = digest
         station.updated_at = now
+        station.withdrawn_at = None
     gone = [s for sid, s in existing.items() if sid not in rows]
+    kept = referenced_stations(session, [s.id for s in gone])
     for station in gone:
-        session.delete(station)
+        if station.id not in kept:
+            session.delete(station)
+        elif station.withdrawn_at is None:
+            station.withdrawn_at = station.updated_at = now
+    if kept:
+        report.lines.append(f"Unités retirées des données mais gardées pour les dossiers qui y renvoient : {len(kept)}")
     with_hours = sum(1 for values in rows.values() if values["hours"])
     report.lines.append(f"Unités : {len(rows)} ({created} créées, {updated} mises à jour, {len(gone)} retirées), "
                         f"dont {len(updates)} complétées par un fichier officiel récent et "

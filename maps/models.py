@@ -72,6 +72,9 @@ class Station(db.Model):
     source: Mapped[str] = mapped_column(String(400), default="")
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Set when the unit left the open data while cases, agents or agendas still refer to it: it is
+    # kept for them, and shown nowhere else (the finder, its pages and counts leave it out).
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     @property
     def kind_label(self) -> str:

@@ -120,7 +120,7 @@ class FinderCache:
     def _stamp_of(self, session: Session) -> tuple:
         return (
             session.scalar(select(func.max(DatasetVersion.loaded_at))),
-            session.scalar(select(func.count()).select_from(Station)),
+            session.scalar(select(func.count()).select_from(Station).where(Station.withdrawn_at.is_(None))),
             session.scalar(select(func.max(Station.updated_at))),
         )
 
@@ -167,7 +167,8 @@ def record_of(station: Station) -> StationRecord:
 
 
 def build_index(session: Session) -> StationIndex:
-    return StationIndex([record_of(s) for s in session.scalars(select(Station).order_by(Station.id))])
+    stations = session.scalars(select(Station).where(Station.withdrawn_at.is_(None)).order_by(Station.id))
+    return StationIndex([record_of(s) for s in stations])
 
 
 def cache() -> FinderCache:
@@ -222,6 +223,8 @@ class DataSummary:
 def data_summary(session: Session) -> DataSummary:
     """What the finder holds, for the sources page."""
     def count(model, *where) -> int:
+        if model is Station:
+            where = (*where, Station.withdrawn_at.is_(None))
         return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
     return DataSummary(
@@ -246,14 +249,27 @@ def department_records(session: Session, code: str, kind: str | None = None, ope
                   key=lambda s: (s.commune, s.name))
 
 
+def station_names(session: Session, ids) -> dict[str, str]:
+    """Station id -> name for the given ids (withdrawn units included: a case keeps its unit); unknown ids absent.
+
+    Callers show ``names.get(unit_id, unit_id)``.
+    """
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Station.id, Station.name).where(Station.id.in_(wanted))).all())
+
+
 def department_exists(session: Session, code: str) -> bool:
-    return session.scalar(select(Station.id).where(Station.department_code == code).limit(1)) is not None
+    return session.scalar(select(Station.id).where(Station.department_code == code, Station.withdrawn_at.is_(None))
+                          .limit(1)) is not None
 
 
 def departments(session: Session) -> list[tuple[str, str, int]]:
     """(code, name, number of units) for every department with units."""
     counts = dict(session.execute(
-        select(Station.department_code, func.count()).group_by(Station.department_code)
+        select(Station.department_code, func.count()).where(Station.withdrawn_at.is_(None))
+        .group_by(Station.department_code)
     ).all())
     names = dict(session.execute(
         select(Commune.department_code, func.min(Commune.department_name)).group_by(Commune.department_code)

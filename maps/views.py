@@ -114,7 +114,7 @@ def communes():
 @bp.get("/commissariats/<station_id>")
 def station(station_id: str):
     unit = db.session.get(Station, station_id)
-    if unit is None:
+    if unit is None or unit.withdrawn_at is not None:
         abort(404)
     _, index = services.finder(db.session)
     record = index.by_id.get(unit.id) or services.record_of(unit)

@@ -94,6 +94,23 @@ def _franceconnect_settings(settings: dict, production: bool, problems: list[str
                                                or DEV_FRANCECONNECT_CLIENT_SECRET)
 
 
+def _agents_oidc_settings(settings: dict, production: bool, problems: list[str]) -> None:
+    """The agents' OpenID provider (ProConnect), optional: when its issuer is set, its client must be too."""
+    issuer = (settings.get("AGENTS_OIDC_ISSUER") or "").strip().rstrip("/")
+    settings["AGENTS_OIDC_ISSUER"] = issuer
+    if not issuer:
+        return
+    missing = [k for k in ("AGENTS_OIDC_CLIENT_ID", "AGENTS_OIDC_CLIENT_SECRET") if not settings.get(k)]
+    if missing:
+        problems.append(f"{', '.join(missing)} : obligatoire(s) quand AGENTS_OIDC_ISSUER est indiqué.")
+    if production and _is_local(issuer):
+        problems.append("AGENTS_OIDC_ISSUER : une adresse https:// publique en production (ProConnect : "
+                        "https://auth.agentconnect.gouv.fr/api/v2 ou celle de son environnement), jamais un "
+                        "fournisseur local.")
+    if production and settings.get("AGENTS_OIDC_CLIENT_SECRET") == DEV_FRANCECONNECT_CLIENT_SECRET:
+        problems.append("AGENTS_OIDC_CLIENT_SECRET : le secret du FranceConnect local est refusé en production.")
+
+
 def _production_problems(settings: dict, proxies_explicit: bool) -> list[str]:
     """What would make production unsafe; the portal refuses to start and lists them all at once."""
     problems = []
@@ -204,6 +221,23 @@ def _map_tiles_settings(settings: dict, problems: list[str]) -> None:
     if parts.scheme != "https" or not parts.netloc or not all(k in url for k in ("{z}", "{x}", "{y}")):
         problems.append("MAP_TILES_URL : une adresse https avec {z}, {x} et {y} "
                         "(https://tile.openstreetmap.org/{z}/{x}/{y}.png par défaut).")
+
+
+def _video_url_settings(settings: dict, production: bool, problems: list[str]) -> None:
+    """The visio-plainte "Rejoindre" link: {room} and no other replacement field; in production a real https service."""
+    template = str(settings.get("VIDEO_URL_TEMPLATE") or "")
+    rest = template.replace("{room}", "")
+    if "{room}" not in template or "{" in rest or "}" in rest:
+        problems.append("VIDEO_URL_TEMPLATE : l'adresse des salles de visioconférence doit contenir {room} (le nom "
+                        "de la salle) et aucune autre accolade, par exemple https://visio.example.gouv.fr/{room}.")
+        return
+    parts = urlsplit(template.replace("{room}", "salle"))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problems.append("VIDEO_URL_TEMPLATE : une adresse http(s) complète, par exemple "
+                        "https://visio.example.gouv.fr/{room}.")
+    elif production and (parts.scheme != "https" or parts.hostname == "visio.invalid"):
+        problems.append("VIDEO_URL_TEMPLATE : en production, l'adresse https du service de visioconférence réel "
+                        "(pas https://visio.invalid/{room}, la valeur de développement).")
 
 
 def _encryption_settings(settings: dict, production: bool, problems: list[str]) -> None:
@@ -323,6 +357,8 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         # Failed sign-ins before an agent's account is locked, and for how long.
         "AGENT_MAX_FAILURES": int(env.get("AGENT_MAX_FAILURES", "5")),
         "AGENT_LOCK_MINUTES": int(env.get("AGENT_LOCK_MINUTES", "15")),
+        # Agents' sign-in attempts per visitor address, on top of the per-account lockout.
+        "AGENT_SIGN_IN_RATE_LIMIT": env.get("AGENT_SIGN_IN_RATE_LIMIT", "10 per minute"),
         # In production, agents may sign in with an OpenID provider (ProConnect) instead of a password.
         "AGENTS_OIDC_ISSUER": env.get("AGENTS_OIDC_ISSUER", ""),
         "AGENTS_OIDC_CLIENT_ID": env.get("AGENTS_OIDC_CLIENT_ID", ""),
@@ -344,8 +380,10 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
     if settings["MAIL_CA_FILE"] and not Path(settings["MAIL_CA_FILE"]).is_file():
         problems.append(f"MAIL_CA_FILE : {settings['MAIL_CA_FILE']} n'est pas un fichier lisible.")
     _franceconnect_settings(settings, production, problems)
+    _agents_oidc_settings(settings, production, problems)
     _trust_settings(settings, production, problems)
     _map_tiles_settings(settings, problems)
+    _video_url_settings(settings, production, problems)
     _encryption_settings(settings, production, problems)
     if production:
         problems += _production_problems(settings, "TRUSTED_PROXIES" in env or "TRUSTED_PROXIES" in overrides)

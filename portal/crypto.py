@@ -129,6 +129,8 @@ class EncryptedText(TypeDecorator):
 class EncryptedJSON(EncryptedText):
     """A JSON document (dict or list) stored sealed."""
 
+    cache_ok = True
+
     def process_bind_param(self, value: Any, dialect) -> str | None:
         if value is None:
             return None

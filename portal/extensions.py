@@ -12,7 +12,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -79,6 +79,26 @@ def write_transaction(session: Session, abandon_pending: bool = False) -> Iterat
     except BaseException:
         session.rollback()
         raise
+
+
+def end_reads(session: Session | scoped_session) -> None:
+    """Commit the request's reads, keeping the objects they loaded: the next statement opens a new transaction.
+
+    For a view that read (the case, the agent), then writes: on SQLite, a
+    transaction that read before another connection wrote cannot take the
+    write lock and fails at once ("database is locked"), whereas one whose
+    first statement is the write waits its turn (busy timeout). Unlike
+    ``write_transaction``, what was loaded stays readable without a new query
+    (``expire_on_commit`` is off for this commit), so the view can still show
+    it. Changes pending in the session are committed with the reads: call it
+    where the request has written nothing yet, or means to keep what it wrote.
+    """
+    real = session() if isinstance(session, scoped_session) else session
+    real.expire_on_commit = False
+    try:
+        real.commit()
+    finally:
+        real.expire_on_commit = True
 
 
 def init_app(app: Flask) -> None:

@@ -25,6 +25,8 @@ PERMISSIONS_POLICY = (
     "microphone=(), payment=(), usb=()"
 )
 CSP_REPORT_PATH = "/csp-report"
+# Where the quick-exit button's beacon goes (portal.views.quick_exit).
+QUICK_EXIT_PATH = "/sortie-rapide"
 log = logging.getLogger(__name__)
 
 limiter = Limiter(
@@ -40,6 +42,13 @@ def csp_nonce() -> str:
     if nonce is None:
         nonce = g.csp_nonce = secrets.token_urlsafe(18)
     return nonce
+
+
+def forget_on_quick_exit(app, session_key: str) -> None:
+    """Have the quick exit erase this key of the visitor's server-side session (answers about violence)."""
+    keys = app.extensions.setdefault("quick_exit_keys", [])
+    if session_key not in keys:
+        keys.append(session_key)
 
 
 def csp_allow(directive: str, source: str) -> None:
@@ -64,8 +73,17 @@ def csp_extend(**sources: str) -> Callable:
     return decorator
 
 
+def no_store(response: Response) -> Response:
+    """Neither the back button nor a shared computer's cache may bring the page back (pages with case data)."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def mark_sensitive() -> None:
-    """A page about violence: quick-exit button, no referrer for the next site, nothing kept by the browser."""
+    """A page about violence: quick-exit button, no referrer for the next site, nothing kept by the browser.
+
+    (``set_security_headers`` applies ``no_store`` to the response of the request that called it.)
+    """
     g.sensitive = True
     g.referrer_policy = "no-referrer"
 
@@ -136,8 +154,7 @@ def set_security_headers(response: Response) -> Response:
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     if g.get("sensitive"):
-        # Neither the back button nor a shared computer's cache may bring the page back.
-        response.headers["Cache-Control"] = "no-store"
+        no_store(response)
     return response
 
 

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from flask import Flask
 
+from portal.dates import MONTHS, date_fr, format_datetime, paris_time, time_fr
 from portal.security import csp_nonce
 
-MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)
-
-
-def date_fr(value: date | datetime | None) -> str:
-    """16 octobre 2024; "1er" for the first day, as French typography wants."""
-    if value is None:
-        return ""
-    day = "1er" if value.day == 1 else str(value.day)
-    return f"{day} {MONTHS[value.month - 1]} {value.year}"
+__all__ = ["MONTHS", "date_fr", "de", "init_app", "km", "thousands"]
 
 
 def km(value: float) -> str:
@@ -58,6 +46,10 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters.update(
         date_fr=date_fr,
+        # Stored times (UTC) as read in Paris: {{ case.created_at|datetime_fr }} → 14 mars 2026 à 18 h 05.
+        paris_time=paris_time,
+        datetime_fr=format_datetime,
+        time_fr=time_fr,
         thousands=thousands,
         km=km,
         de=de,

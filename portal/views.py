@@ -6,12 +6,12 @@ import logging
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, session, url_for
 from limits import parse_many
 
 from portal import health
 from portal.extensions import csrf
-from portal.security import CSP_REPORT_PATH, limiter
+from portal.security import CSP_REPORT_PATH, QUICK_EXIT_PATH, limiter
 
 bp = Blueprint("portal", __name__)
 log = logging.getLogger(__name__)
@@ -65,6 +65,19 @@ def _csp_reports(payload) -> list[dict]:
     return []
 
 
+@bp.post(QUICK_EXIT_PATH)
+@limiter.limit("30 per minute")
+def quick_exit():
+    """The quick-exit button also tells the server (a beacon, JavaScript only) to forget what the
+    visitor answered about violence in this session: whoever opens the browser next finds nothing.
+
+    Features name the session keys to forget with ``portal.security.forget_on_quick_exit``.
+    """
+    for key in current_app.extensions.get("quick_exit_keys", ()):
+        session.pop(key, None)
+    return "", 204
+
+
 @bp.post(CSP_REPORT_PATH)
 @csrf.exempt
 @limiter.limit("60 per minute")
@@ -92,7 +105,8 @@ def csp_report():
 # Never crawled: signing in and out, the citizen's own pages and a procedure's signed-in start,
 # development pages, search results (a query can be personal) and machine endpoints.
 # tests/portal/test_trust.py checks that every route needing a sign-in, and every accounts route, is here.
-ROBOTS_DISALLOW = ("/connexion", "/deconnexion", "/mon-espace", "/demarches/*/commencer", "/dev/",
+ROBOTS_DISALLOW = ("/connexion", "/deconnexion", "/mon-espace", "/demarches/*/commencer", "/dev/", "/agents",
+                   "/plainte-en-ligne/", "/visio-plainte/", "/porter-plainte/",
                    "/recherche", "/api/", "/healthz", "/csp-report")
 SECURITY_TXT_PATH = "/.well-known/security.txt"
 # Without SECURITY_TXT_EXPIRES, security.txt is valid this long from today (RFC 9116: less than a year).

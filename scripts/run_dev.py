@@ -20,6 +20,17 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "gunicorn.conf.py"
 
 
+def demo_agent_instructions(public_url: str) -> str:
+    """How to sign in as the demo officer `make data` created (flask agents demo)."""
+    sys.path.insert(0, str(ROOT))
+    from agents.cli import DEMO_EMAIL, DEMO_PASSWORD, DEMO_TOTP_SECRET
+    from agents.passwords import provisioning_uri
+
+    return (f"Espace agents : {public_url}/agents/connexion — {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
+            f"  Code à 6 chiffres : ajoutez {provisioning_uri(DEMO_TOTP_SECRET, DEMO_EMAIL)} à une application "
+            "d'authentification, ou lancez `PORTAL_ENV=development .venv/bin/flask --app app agents demo`.")
+
+
 def main() -> int:
     port = os.environ.get("PORT", "5000")
     fc_port = os.environ.get("LOCAL_FC_PORT", "5001")
@@ -33,6 +44,7 @@ def main() -> int:
     ]
     print(f"Portail citoyen : {env['PUBLIC_URL']}  —  FranceConnect local : http://127.0.0.1:{fc_port}/api/v2",
           flush=True)
+    print(demo_agent_instructions(env["PUBLIC_URL"]), flush=True)
 
     def stop(*_):
         for process in processes:

@@ -62,7 +62,8 @@ DSFR_COMPONENTS = [
 DSFR_ICONS = {
     "arrows": ["arrow-right-line", "arrow-left-line", "arrow-right-s-line"],
     "buildings": ["home-4-line", "government-line"],
-    "business": ["mail-line"],
+    "business": ["mail-line", "calendar-line"],
+    "design": ["edit-line"],
     "communication": ["chat-3-line", "video-chat-line"],
     "device": ["phone-line", "computer-line"],
     "document": ["article-line", "file-text-line"],
@@ -72,7 +73,7 @@ DSFR_ICONS = {
     "system": [
         "alert-line", "shield-line", "search-line", "information-line", "warning-line",
         "close-line", "check-line", "time-line", "logout-box-r-line", "question-line",
-        "external-link-line",
+        "external-link-line", "add-line", "download-line",
     ],
     "user": ["user-line", "account-circle-line"],
     "weather": ["sun-line"],

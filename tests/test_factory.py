@@ -67,6 +67,7 @@ PRODUCTION_ENV = {
     "PUBLICATION_DIRECTOR": "Direction de la publication", "HOSTING_PROVIDER": "Hébergeur",
     "HOSTING_ADDRESS": "Adresse, téléphone", "LOG_RETENTION": "6 mois", "PRIVACY_CONTACT": "dpo@example.org",
     "SECURITY_CONTACT": "mailto:securite@example.org",
+    "VIDEO_URL_TEMPLATE": "https://visio.example.gouv.fr/{room}",
 }
 
 
@@ -112,10 +113,39 @@ def test_the_production_settings_of_the_tests_are_accepted(tmp_path, monkeypatch
     ({"MAIL_CA_FILE": "/n-existe/pas.pem"}, "MAIL_CA_FILE"),
     ({"DATA_ENCRYPTION_KEYS": None}, "DATA_ENCRYPTION_KEYS"),
     ({"DATA_ENCRYPTION_KEYS": "trop-courte"}, "DATA_ENCRYPTION_KEYS"),
+    ({"VIDEO_URL_TEMPLATE": None}, "VIDEO_URL_TEMPLATE"),  # the development value, https://visio.invalid/{room}
+    ({"VIDEO_URL_TEMPLATE": "https://visio.invalid/{room}"}, "VIDEO_URL_TEMPLATE"),
+    ({"VIDEO_URL_TEMPLATE": "http://visio.example.gouv.fr/{room}"}, "VIDEO_URL_TEMPLATE"),
 ])
 def test_production_refuses_what_is_unsafe_there(tmp_path, monkeypatch, changes, named):
     _production(monkeypatch, **changes)
     with pytest.raises(ConfigError, match=named):
+        load_settings(tmp_path)
+
+
+PROCONNECT = {"AGENTS_OIDC_ISSUER": "https://proconnect.gouv.fr/api/v2", "AGENTS_OIDC_CLIENT_ID": "espace-agents",
+              "AGENTS_OIDC_CLIENT_SECRET": "secret-proconnect-de-production"}
+
+
+def test_production_accepts_proconnect_for_the_agents(tmp_path, monkeypatch):
+    _production(monkeypatch, **PROCONNECT)
+    assert load_settings(tmp_path)["AGENTS_OIDC_ISSUER"] == "https://proconnect.gouv.fr/api/v2"
+    _production(monkeypatch, AGENTS_OIDC_ISSUER=None, AGENTS_OIDC_CLIENT_ID=None, AGENTS_OIDC_CLIENT_SECRET=None)
+    assert load_settings(tmp_path)["AGENTS_OIDC_ISSUER"] == ""  # optional: the password + TOTP sign-in then
+
+
+@pytest.mark.parametrize(("changes", "named"), [
+    ({"AGENTS_OIDC_ISSUER": "http://proconnect.gouv.fr/api/v2"}, "AGENTS_OIDC_ISSUER"),
+    ({"AGENTS_OIDC_ISSUER": "http://127.0.0.1:5001/api/v2"}, "AGENTS_OIDC_ISSUER"),
+    ({"AGENTS_OIDC_ISSUER": "https://localhost/api/v2"}, "AGENTS_OIDC_ISSUER"),
+    ({"AGENTS_OIDC_CLIENT_ID": None}, "AGENTS_OIDC_CLIENT_ID"),
+    ({"AGENTS_OIDC_CLIENT_SECRET": None}, "AGENTS_OIDC_CLIENT_SECRET"),
+    ({"AGENTS_OIDC_CLIENT_SECRET": "secret-du-franceconnect-local-ne-pas-utiliser-en-production"},
+     "AGENTS_OIDC_CLIENT_SECRET"),
+])
+def test_production_refuses_an_unsafe_proconnect(tmp_path, monkeypatch, changes, named):
+    _production(monkeypatch, **{**PROCONNECT, **changes})
+    with pytest.raises(ConfigError, match=f"- {named}"):
         load_settings(tmp_path)
 
 
@@ -170,6 +200,22 @@ def test_importing_the_module_configures_nothing_until_app_is_used(monkeypatch, 
     module = importlib.reload(app_module)
     assert "app" not in vars(module)
     assert find_best_app(module).name == "app"
+
+
+@pytest.mark.parametrize("template", ["https://visio.example.gouv.fr/salle", "https://visio.example.gouv.fr/{salle}",
+                                      "https://visio.example.gouv.fr/{room}?id={0}", "https://visio.example/{room}}",
+                                      "https://visio.example/{room}/{", "javascript:alert(1)//{room}", "/{room}"])
+def test_the_video_link_template_holds_the_room_and_nothing_else(tmp_path, monkeypatch, template):
+    monkeypatch.setenv("PORTAL_ENV", "development")
+    monkeypatch.setenv("VIDEO_URL_TEMPLATE", template)
+    with pytest.raises(ConfigError, match="VIDEO_URL_TEMPLATE"):
+        load_settings(tmp_path)
+
+
+def test_the_development_video_link_template_is_accepted_outside_production(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_ENV", "development")
+    monkeypatch.delenv("VIDEO_URL_TEMPLATE", raising=False)
+    assert load_settings(tmp_path)["VIDEO_URL_TEMPLATE"] == "https://visio.invalid/{room}"
 
 
 @pytest.mark.parametrize("url", ["http://tile.example/{z}/{x}/{y}.png", "https://tile.example/tiles.png",

@@ -6,6 +6,17 @@
      in the history, so Back does not return to it. */
   function quickExit(url) {
     try { window.sessionStorage.clear(); } catch (e) { /* storage may be disabled */ }
+    /* The server forgets the answers kept in this session (portal.views.quick_exit); the beacon
+       does not delay the exit. */
+    var field = document.querySelector('input[name="csrf_token"]');
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    var token = field ? field.value : (meta ? meta.content : null);
+    var exit = document.querySelector("[data-quick-exit]");
+    if (token && exit && exit.dataset.forget && navigator.sendBeacon) {
+      var form = new FormData();
+      form.append("csrf_token", token);
+      navigator.sendBeacon(exit.dataset.forget, form);
+    }
     window.location.replace(url);
   }
 

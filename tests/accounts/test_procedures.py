@@ -21,8 +21,11 @@ def test_starting_a_procedure_asks_to_sign_in_and_comes_back(browser):
 
 
 def test_the_procedure_page_offers_to_start_when_it_needs_franceconnect(browser):
+    html = browser.portal.get("/demarches/thesee").get_data(as_text=True)
+    assert 'href="/demarches/thesee/commencer"' in html
+    # A procedure the portal runs itself opens it instead.
     html = browser.portal.get("/demarches/plainte-en-ligne").get_data(as_text=True)
-    assert 'href="/demarches/plainte-en-ligne/commencer"' in html
+    assert 'href="/plainte-en-ligne"' in html and "/commencer" not in html
     html = browser.portal.get("/demarches/main-courante").get_data(as_text=True)
     assert "/commencer" not in html
     browser.sign_in("test")
@@ -31,7 +34,7 @@ def test_the_procedure_page_offers_to_start_when_it_needs_franceconnect(browser)
 
 def test_pages_with_an_identity_are_never_cached(browser):
     browser.sign_in("test")
-    for url in ("/mon-espace", "/demarches/plainte-en-ligne/commencer"):
+    for url in ("/mon-espace", "/demarches/thesee/commencer"):
         assert browser.portal.get(url).headers["Cache-Control"] == "no-store"
 
 

@@ -77,13 +77,14 @@ def test_secure_cookies_over_https(tmp_path):
 
 def _every_page(app) -> list[str]:
     """Every GET page of the portal, with real arguments, and a few with query strings."""
-    samples = {"slug": "thesee", "station_id": "1", "code": "72"}
+    samples = {"slug": "thesee", "station_id": "1", "code": "72", "reference": "PEL-2026-AAAAAA",
+               "step": "faits", "kind": "plainte_en_ligne"}
     pages = ["/recherche?q=vol+de+papiers", "/recherche?q=vol&page=2", "/commissariats?q=72000",
              "/situations/vol-cambriolage", "/connexion?next=/mon-espace", "/fiches/F1344",
              "/connexion/franceconnect/retour?state=x&code=y"]
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and not rule.rule.startswith(("/assets/", "/api/", "/dev/")):
-            pages.append(re.sub(r"<(?:\w+:)?(\w+)>", lambda m: samples[m.group(1)], rule.rule))
+            pages.append(re.sub(r"<(?:\w+:)?(\w+)>", lambda m: samples.get(m.group(1), "1"), rule.rule))
     return pages
 
 

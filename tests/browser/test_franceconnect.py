@@ -18,17 +18,18 @@ def test_a_procedure_that_needs_login_round_trip_and_logout(page, watch, local_f
     page.goto("/")
     page.get_by_role("link", name="J'ai été victime d'un vol ou d'un cambriolage").click()
     page.get_by_role("link", name="Porter plainte en ligne", exact=True).click()
-    page.get_by_role("link", name="Commencer la démarche").click()
+    page.get_by_role("link", name="Porter plainte en ligne sur le portail").click()
 
-    expect(page).to_have_url(re.compile(r"/connexion\?next="))
-    expect(page.get_by_text("Connectez-vous pour continuer votre démarche")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/plainte-en-ligne$"))
+    expect(page.get_by_role("heading", name="Connectez-vous pour commencer")).to_be_visible()
     assert run_axe(page) == []
     page.get_by_role("button", name="S’identifier avec FranceConnect").click()
 
     expect(page).to_have_url(re.compile(re.escape(fc_origin) + r"/api/v2/interaction/"))
     page.get_by_role("button", name=re.compile("Angela Claire Louise DUBOIS")).click()
 
-    expect(page).to_have_url(re.compile(r"/demarches/plainte-en-ligne/commencer$"))
+    # Back where the citizen was, the identity FranceConnect gave shown read-only.
+    expect(page).to_have_url(re.compile(r"/plainte-en-ligne$"))
     expect(page.get_by_text("DUBOIS")).to_be_visible()
     expect(page.get_by_text("24 août 1962")).to_be_visible()
     assert run_axe(page) == []
@@ -38,7 +39,7 @@ def test_a_procedure_that_needs_login_round_trip_and_logout(page, watch, local_f
     expect(page.get_by_text("Vous êtes déconnecté du portail et de FranceConnect.")).to_be_visible()
 
     # Both sessions are over: the procedure asks to sign in again, and FranceConnect asks who you are.
-    page.goto("/demarches/plainte-en-ligne/commencer")
+    page.goto("/plainte-en-ligne/faits")
     expect(page).to_have_url(re.compile(r"/connexion\?next="))
     page.get_by_role("button", name="S’identifier avec FranceConnect").click()
     expect(page).to_have_url(re.compile(r"/api/v2/interaction/"))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 from sqlalchemy import func, select
 
-from maps.loader import HOURS_SAMPLES_FILE, load_all
+from maps.loader import HOURS_SAMPLES_FILE, STATIONS_FILE, load_all
 from maps.models import Commune, Postcode, Station
 from maps.services import record_of
 from tests.conftest import DATA_DIR
@@ -103,3 +104,36 @@ def _write(path, rows):
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
         writer.writeheader()
         writer.writerows(rows)
+
+
+def test_a_unit_that_leaves_the_data_is_kept_for_the_cases_that_refer_to_it(app, db_session, tmp_path):
+    """A unit still named by a case, an agent or an agenda is withdrawn, not deleted; the others go."""
+    from agents.services import create_agent
+    from maps.services import build_index
+
+    with app.app_context():  # the agent's second factor is sealed with the application's key
+        referenced, unreferenced = "commissariat_police-72181-01", "commissariat_police-13117-01"
+        create_agent(db_session, "officier.retrait@interieur.gouv.fr", ["officer"], unit_id=referenced,
+                     password="un-mot-de-passe-solide")
+        db_session.flush()
+        data = tmp_path / "data"
+        shutil.copytree(DATA_DIR / "stations", data / "stations")
+        (data / "communes").symlink_to(DATA_DIR / "communes")
+        stations = data / STATIONS_FILE
+        with stations.open(encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        with stations.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(r for r in rows if r["id"] not in (referenced, unreferenced))
+
+        load_all(db_session, data)
+
+        assert db_session.get(Station, unreferenced) is None
+        kept = db_session.get(Station, referenced)
+        assert kept is not None and kept.withdrawn_at is not None
+        assert referenced not in build_index(db_session).by_id
+        # Back in the data: shown again.
+        load_all(db_session, DATA_DIR)
+        assert db_session.get(Station, referenced).withdrawn_at is None
+        assert referenced in build_index(db_session).by_id

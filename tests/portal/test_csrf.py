@@ -7,6 +7,7 @@ import re
 from flask import Flask
 from flask_wtf.csrf import generate_csrf
 
+from tests.agents.helpers import make_agent, sign_in_agent
 from tests.conftest import make_app
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -15,13 +16,17 @@ EXEMPT = {"portal.csp_report"}
 
 
 def _url_for_rule(rule) -> str:
-    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", "x", rule.rule)
+    return re.sub(r"<(?:int:)[^>]+>", "1", re.sub(r"<(?!int:)(?:[^:>]+:)?([^>]+)>", "x", rule.rule))
 
 
 def _unsafe_rules(application: Flask):
     for rule in application.url_map.iter_rules():
         for method in sorted((rule.methods or set()) & UNSAFE):
             yield rule, method
+
+
+def _agents_only(rule) -> bool:
+    return rule.rule.startswith("/agents") and not rule.rule.startswith(("/agents/connexion", "/agents/deconnexion"))
 
 
 def test_every_unsafe_route_refuses_a_request_without_token(app):
@@ -35,6 +40,19 @@ def test_every_unsafe_route_refuses_a_request_without_token(app):
         assert response.status_code == 400, f"{method} {rule.rule} accepted a request without CSRF token"
         assert "CSRF" not in response.get_data(as_text=True)  # French page, not Flask-WTF's English
     assert exempt_seen == EXEMPT, "an exemption names a route that no longer exists"
+
+
+def test_every_agents_route_refuses_an_agent_without_token(app, db_session):
+    agent, secret = make_agent(db_session, email="officier.csrf@interieur.gouv.fr", roles=("officer", "admin"))
+    client = app.test_client()
+    sign_in_agent(client, agent.email, totp_secret=secret)
+    checked = 0
+    for rule, method in _unsafe_rules(app):
+        if _agents_only(rule):
+            response = client.open(_url_for_rule(rule), method=method)
+            assert response.status_code == 400, f"{method} {rule.rule} accepted an agent's request without token"
+            checked += 1
+    assert checked >= 5
 
 
 def test_the_token_is_accepted_in_the_header_htmx_sends(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from accounts.models import OutboxMessage
-from portal.extensions import db, write_transaction
+from portal.extensions import db, end_reads, write_transaction
 from tests.conftest import make_app
 
 
@@ -37,3 +37,17 @@ def test_the_end_of_a_request_may_abandon_what_was_not_committed(tmp_path):
         with write_transaction(db.session, abandon_pending=True) as session:
             session.add(_message())
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_end_reads_ends_the_transaction_and_keeps_what_was_loaded(tmp_path):
+    application = make_app(tmp_path)
+    with application.app_context():
+        db.session.add(_message())
+        db.session.commit()
+        message = db.session.scalars(select(OutboxMessage)).one()
+        assert db.session().in_transaction()
+        end_reads(db.session)
+        assert not db.session().in_transaction()
+        assert message.subject == "Sujet"  # still loaded: reading it starts no new transaction
+        assert not db.session().in_transaction()
+        assert db.session().expire_on_commit  # the session's own setting is back for the next commits

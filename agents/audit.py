@@ -1,0 +1,98 @@
+"""The audit log: who did what, when, to which object. Append-only (the database refuses changes).
+
+An entry names its object by type and reference only ("case", "PL-2026-…"):
+never a complaint's text, an identity, a password, a code or a token.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from agents.models import Agent, AuditEvent
+
+# Short codes, never free text: "case.read", "login.failed"…
+ACTION = re.compile(r"[a-z][a-z_]*(\.[a-z_]+)*")
+
+# How the journal names the actions it knows (others are shown as their code).
+ACTION_LABELS = {
+    "login.ok": "Connexion réussie",
+    "login.failed": "Connexion refusée",
+    "login.refused": "Connexion ProConnect refusée (aucun agent actif, ou sans code à 6 chiffres)",
+    "login.locked": "Compte verrouillé",
+    "logout": "Déconnexion",
+    "agent.create": "Agent créé",
+    "case.read": "Dossier consulté",
+    "case.take": "Dossier pris en charge",
+    "case.request_info": "Complément demandé",
+    "case.close": "Dossier clôturé",
+    "statement.send": "Procès-verbal envoyé",
+    "slot.publish": "Créneaux publiés",
+}
+PAGE_SIZE = 50
+
+
+def record(db_session: Session, agent: Agent | None, action: str, target_type: str = "", target_id: str = "",
+           unit_id: str = "", now: datetime | None = None) -> AuditEvent:
+    """Append one entry, flushed with the caller's transaction (it is kept only if the caller commits).
+
+    ``unit_id`` defaults to the agent's unit.
+    """
+    if not ACTION.fullmatch(action) or len(action) > 60:
+        raise ValueError(f"audit action must be a short code, not {action!r}")
+    event = AuditEvent(
+        at=now or datetime.now(UTC),
+        agent_id=agent.id if agent is not None else None,
+        agent_email=agent.email if agent is not None else "",
+        action=action,
+        target_type=target_type[:40],
+        target_id=str(target_id)[:80],
+        unit_id=(unit_id or (agent.unit_id if agent is not None else "") or "")[:60],
+    )
+    db_session.add(event)
+    db_session.flush()
+    return event
+
+
+@dataclass
+class Page:
+    events: list[AuditEvent]
+    number: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def events(db_session: Session, action: str = "", target: str = "", page: int = 1) -> Page:
+    """Entries newest first, PAGE_SIZE a page, optionally of one action and/or one target (its reference)."""
+    query = select(AuditEvent)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if target:
+        query = query.where(AuditEvent.target_id == target)
+    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = db_session.scalars(
+        query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    ).all()
+    return Page(list(rows), page, total)
+
+
+def known_actions(db_session: Session) -> list[str]:
+    """The actions present in the log, for the journal's filter."""
+    return sorted(set(db_session.scalars(select(AuditEvent.action).distinct())) | set(ACTION_LABELS))
