@@ -21,6 +21,8 @@ import complaints.views
 import maps.cli
 import maps.services
 import maps.views
+import orientation
+import orientation.views
 import portal.views
 import search.cli
 import search.services
@@ -43,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     accounts.init_app(app)
     agents.init_app(app)
     complaints.init_app(app)
+    orientation.init_app(app)
     catalogue.init_app(app)
     search.services.init_app(app)
     app.extensions["maps"] = maps.services.FinderCache()
@@ -56,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(search.views.bp)
     app.register_blueprint(accounts.views.bp)
     app.register_blueprint(maps.views.bp)
+    app.register_blueprint(orientation.views.bp)
     app.register_blueprint(complaints.views.bp)
     app.register_blueprint(complaints.views.console)
 

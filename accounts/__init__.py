@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_login import LoginManager, current_user
+from sqlalchemy.orm import Session
 
 from accounts.franceconnect import FranceConnectClient
 from accounts.models import Account
@@ -38,6 +41,58 @@ def load_account(account_id: str) -> Account | None:
     if not ACCOUNT_ID.fullmatch(text) or int(text) >= 2**63:
         return None
     return db.session.get(Account, int(text))
+
+
+def _never(db_session: Session, account: Account) -> bool:
+    return False
+
+
+def _as_it_is(key: str, text: str) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class SpaceSection:
+    """A feature's part of Mon espace and of the citizen's data ("Mes données", its JSON download).
+
+    Accounts sits below the features built on it and imports none of them: a feature that keeps something of
+    the citizen's registers a section at start-up (``register_space_section``), and the pages of
+    ``accounts.views`` show whatever the sections give, in the order they were registered.
+
+    - ``template``: the feature's partial in Mon espace; it reads what ``context`` returned as ``section_context``.
+    - ``context(db_session, account)``: what that partial needs.
+    - ``export(db_session, account, now)``: the feature's share of the citizen's data, JSON-ready (dates in
+      ISO 8601), merged into the export under its own top-level keys (never ``accounts.space.OWN_KEYS``).
+    - ``sensitive(db_session, account)``: whether what the section shows is about violence; Mon espace and
+      "Mes données" then carry the quick exit and are kept by no browser (``portal.security.mark_sensitive``).
+    - ``labels``: the French label of every key of its share, at any depth, in reading order; the account's
+      and an identity's keys are labelled by accounts (``accounts.space.LABELS``).
+    - ``words(key, text)``: a value of its own in French (a code, a date: ``accounts.space.paris_time_text``),
+      or None to show the text as it is. Empty values, yes/no, lists and nested keys are accounts' concern.
+    - ``data_template``: its partial in "Mes données", reading its share as ``section_data`` and showing a part
+      with ``show(readable(part, section))`` (``templates/accounts/_fields.html``); without one, the share is
+      shown as labelled values.
+    """
+
+    template: str
+    context: Callable[[Session, Account], dict]
+    export: Callable[[Session, Account, datetime], dict]
+    sensitive: Callable[[Session, Account], bool] = _never
+    labels: Mapping[str, str] = field(default_factory=dict)
+    words: Callable[[str, str], str | None] = _as_it_is
+    data_template: str | None = None
+
+
+def register_space_section(app: Flask, section: SpaceSection) -> None:
+    """Add a feature's section to Mon espace and to the citizen's data (call it from the feature's ``init_app``)."""
+    sections = app.extensions.setdefault("space_sections", [])
+    if section not in sections:
+        sections.append(section)
+
+
+def space_sections(app: Flask | None = None) -> tuple[SpaceSection, ...]:
+    """The sections registered, in their order (this request's application by default)."""
+    return tuple((app or current_app).extensions.get("space_sections", ()))
 
 
 def init_app(app: Flask) -> None:

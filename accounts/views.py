@@ -6,6 +6,7 @@ import json
 import logging
 import secrets
 import time
+from datetime import UTC, datetime
 
 from flask import (
     Blueprint,
@@ -18,7 +19,8 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from accounts import codes, services
+from accounts import codes, services, space_sections
+from accounts import space as my_data
 from accounts.franceconnect import LoginRefused, ProviderUnavailable
 from accounts.mail import MailUnavailable, send_mail
 from accounts.models import OutboxMessage
@@ -235,46 +237,32 @@ def logged_out():
     return response
 
 
-def _space_context() -> dict:
-    from complaints import space as complaints_space
-    from maps.services import station_names
-
-    account_id = current_user.id
-    cases = complaints_space.cases_of(db.session, account_id)
-    if any(case.kind == "visio_plainte" for case in cases):
-        mark_sensitive()  # a visio-plainte is about violence, threats or harassment: the quick exit is there
-    return {
-        "identity": services.current_identity(),
-        "cases": cases,
-        "drafts": complaints_space.drafts_of(db.session, account_id),
-        "bookings": complaints_space.bookings_of(db.session, account_id),
-        "unit_names": station_names(db.session, {c.unit_id for c in cases}),
-        "space": complaints_space,
-    }
-
-
 @bp.get("/mon-espace")
 @login_required
 def space():
-    return no_store(current_app.make_response(render_template("accounts/space.html", **_space_context())))
-
-
-def _export() -> dict:
-    from complaints import space as complaints_space
-
-    return complaints_space.export(db.session, current_user, services.current_identity())
+    """The citizen's identity, then each feature's section (``accounts.SpaceSection``), in its own partial."""
+    sections = []
+    for section in space_sections():
+        sections.append((section, section.context(db.session, current_user)))
+        if section.sensitive(db.session, current_user):
+            mark_sensitive()
+    return no_store(current_app.make_response(render_template(
+        "accounts/space.html", identity=services.current_identity(), sections=sections)))
 
 
 @bp.get("/mon-espace/mes-donnees")
 @login_required
 def show_my_data():
     """Everything the portal holds about the citizen, as a page to read: French labels, dates in Paris time."""
-    from complaints import space as complaints_space
-
-    data = _export()
+    sections = space_sections()
+    if any(section.sensitive(db.session, current_user) for section in sections):
+        mark_sensitive()  # e.g. the description of violence in a visio-plainte: the quick exit is there
+    now = datetime.now(UTC)
+    own = my_data.own_share(current_user, services.current_identity(), now)
+    shares = my_data.shares(db.session, current_user, sections, now)
     return no_store(current_app.make_response(render_template(
-        "accounts/my_data.html", data=data, readable=complaints_space.readable,
-        exported_at=complaints_space.readable_value("exported_at", data["exported_at"]))))
+        "accounts/my_data.html", data=own, shares=shares, readable=my_data.readable,
+        exported_at=my_data.readable_value("exported_at", own["exported_at"]))))
 
 
 @bp.get("/mon-espace/mes-donnees.json")
@@ -282,7 +270,8 @@ def show_my_data():
 @limiter.limit("30 per minute")
 def download_my_data():
     """The same, as a JSON file to keep."""
-    body = json.dumps(_export(), ensure_ascii=False, indent=2, sort_keys=True)
+    data = my_data.export(db.session, current_user, services.current_identity(), space_sections())
+    body = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
     response = current_app.response_class(body, mimetype="application/json")
     response.headers["Content-Disposition"] = 'attachment; filename="mes-donnees-portail-citoyen.json"'
     return no_store(response)

@@ -16,4 +16,5 @@ def init_app(app: Flask) -> None:
     app.before_request(access.refuse_non_agents)
     app.after_request(access.agent_page_headers)
     app.add_template_global(services.current_agent, "current_agent")
+    app.add_template_global(services.current_unit_name, "current_unit_name")
     app.cli.add_command(cli.agents_cli)

@@ -32,8 +32,35 @@ ACTION_LABELS = {
     "case.close": "Dossier clôturé",
     "statement.send": "Procès-verbal envoyé",
     "slot.publish": "Créneaux publiés",
+    "slot.remove": "Créneau retiré de l'agenda",
+}
+# How the journal names the objects (``target_type``): never the code itself.
+TARGET_LABELS = {
+    "case": "Dossier",
+    "hearing_slot": "Créneau n°",
+    "unit": "Unité",
+    "agent": "Agent n°",
+    "proconnect": "Agent n°",  # a sign-in through ProConnect: the agent's number, "(par ProConnect)" after it
 }
 PAGE_SIZE = 50
+
+
+def target_text(target_type: str, target_id: str, unit_names: dict[str, str]) -> str:
+    """The object of an entry in French: "Dossier PEL-2026-…", "Agent n° 12", a unit by its name; "—" for none."""
+    if not target_id:
+        return "—"
+    if target_type == "unit":
+        return unit_names.get(target_id, target_id)
+    text = f"{TARGET_LABELS.get(target_type, 'Objet')} {target_id}"
+    return f"{text} (par ProConnect)" if target_type == "proconnect" else text
+
+
+def unit_names(db_session: Session, entries: list[AuditEvent]) -> dict[str, str]:
+    """Unit id → name for the units a page of entries mentions (as their unit or as their object)."""
+    from maps.services import station_names
+
+    ids = {e.unit_id for e in entries} | {e.target_id for e in entries if e.target_type == "unit"}
+    return station_names(db_session, ids)
 
 
 def record(db_session: Session, agent: Agent | None, action: str, target_type: str = "", target_id: str = "",

@@ -343,5 +343,20 @@ def current_agent() -> Agent | None:
     return agent
 
 
+def current_unit_name() -> str:
+    """The signed-in agent's unit as officers know it: the station's name (its id if unknown); "" without a unit."""
+    agent = current_agent()
+    unit_id = agent.unit_id if agent is not None else None
+    if not unit_id:
+        return ""
+    cached = g.get("_agent_unit_name")
+    if cached is None:
+        from maps.services import station_names
+
+        cached = g._agent_unit_name = station_names(db.session, [unit_id]).get(unit_id, unit_id)
+    return cached
+
+
 def forget_current_agent() -> None:
     g.pop("_agent", None)
+    g.pop("_agent_unit_name", None)

@@ -326,4 +326,5 @@ def journal():
         page_number = 1
     page = audit.events(db.session, action=action, target=target, page=page_number)
     return render("agents/journal.html", "agents/_journal.html", page=page, action=action, target=target,
-                  actions=audit.known_actions(db.session), labels=audit.ACTION_LABELS)
+                  actions=audit.known_actions(db.session), labels=audit.ACTION_LABELS,
+                  target_text=audit.target_text, unit_names=audit.unit_names(db.session, page.events))

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from agents.models import Agent
 from complaints import offences, statements, visio
 from complaints.cases import record_event, unit_case
-from complaints.forms import parse_date
+from complaints.forms import MAX_YEAR, MIN_YEAR, parse_date
 from complaints.models import KINDS, STATUSES, Booking, Case
 from complaints.online import ITEM_TYPES
-from portal.dates import PARIS, date_fr
+from portal.dates import PARIS, date_fr, format_datetime
 
 PAGE_SIZE = 25
 # What an officer may write to the citizen in one request for more information.
@@ -122,7 +122,8 @@ def parse_filters(args: Mapping[str, str]) -> QueueFilters:
         if raw:
             parsed = parse_date(raw)
             if parsed is None:
-                filters.errors[name] = "Saisissez une date valide, par exemple 2026-03-14."
+                filters.errors[name] = (f"Saisissez une date valide, entre {MIN_YEAR} et {MAX_YEAR}, "
+                                        "par exemple 2026-03-14.")
             else:
                 setattr(filters, attribute, parsed)
     if filters.submitted_from and filters.submitted_to and filters.submitted_from > filters.submitted_to:
@@ -207,9 +208,10 @@ def booking_of(db_session: Session, case: Case) -> Booking | None:
     return db_session.scalar(select(Booking).where(Booking.case_id == case.id))
 
 
-def join_link(booking: Booking, now: datetime) -> str | None:
-    """The hearing's "Rejoindre" link while it can be joined (the visio-plainte part builds it), else None."""
-    if not visio.can_join(booking.slot, now):
+def join_link(case: Case, booking: Booking, now: datetime) -> str | None:
+    """The hearing's "Rejoindre" link while it can be joined (the visio-plainte part builds it), else None;
+    never for a closed case."""
+    if case.status == "cloturee" or not visio.can_join(booking.slot, now):
         return None
     return visio.join_url(booking.room)
 
@@ -360,7 +362,12 @@ def request_information(db_session: Session, agent: Agent, case: Case, message: 
 
 def close_case(db_session: Session, agent: Agent, case: Case, reason: str, note: str = "",
                seen_status: str | None = None, now: datetime | None = None) -> Case:
-    """Close the case for one of ``CLOSING_REASONS``, with an optional note to the citizen."""
+    """Close the case for one of ``CLOSING_REASONS``, with an optional note to the citizen.
+
+    A visio-plainte hearing that has not started is cancelled in the same
+    transaction (``visio.release_for_closing``): the seat is free again and the
+    case keeps the hearing marked cancelled (``cancelled_hearing``).
+    """
     now = now or datetime.now(UTC)
     if reason not in CLOSING_REASONS:
         raise ActionRefused("Choisissez le motif de clôture.", status=400, field="reason")
@@ -377,14 +384,25 @@ def close_case(db_session: Session, agent: Agent, case: Case, reason: str, note:
         raise ActionRefused("Ce dossier ne peut pas encore être clôturé : le procès-verbal envoyé attend la "
                             "validation du plaignant.")
     _transition(db_session, case, seen, CLOSE_FROM, now, agent.id, status="cloturee", closed_at=now)
+    visio.release_for_closing(db_session, case, now)
     message = CLOSING_REASONS[reason] + (f"\n\n{note}" if note else "")
     record_event(db_session, case, "agent", "cloturee", message=message, agent_id=agent.id, now=now)
     db_session.flush()
     return case
 
 
-def citizen_notice(reference: str, action: str, space_url: str) -> tuple[str, str] | None:
-    """(subject, body) of the e-mail telling the citizen something waits in Mon espace; never the message itself."""
+def cancelled_hearing(case: Case) -> dict | None:
+    """The visio-plainte hearing the case keeps marked cancelled (by the citizen, or when the unit closed it)."""
+    hearing = (case.details or {}).get("hearing") or {}
+    return hearing if case.kind == visio.KIND and hearing.get("cancelled") and hearing.get("starts_at") else None
+
+
+def citizen_notice(reference: str, action: str, space_url: str,
+                   cancelled: dict | None = None) -> tuple[str, str] | None:
+    """(subject, body) of the e-mail telling the citizen something waits in Mon espace; never the message itself.
+
+    ``cancelled``: on closing, the hearing the closing cancelled (``cancelled_hearing``): the e-mail says so.
+    """
     if action == "request_info":
         subject = f"Votre dossier {reference} : un message de l'unité vous attend"
         lead = ("L'unité qui traite votre plainte a besoin d'informations complémentaires. "
@@ -392,6 +410,12 @@ def citizen_notice(reference: str, action: str, space_url: str) -> tuple[str, st
     elif action == "close":
         subject = f"Votre dossier {reference} a été clôturé"
         lead = "L'unité qui traitait votre plainte a clôturé votre dossier. Le motif est indiqué dans Mon espace."
+        if cancelled:
+            when = format_datetime(datetime.fromisoformat(cancelled["starts_at"]), weekday=True)
+            unit = cancelled.get("unit_name") or "l'unité"
+            lead += (f"\n\nVotre rendez-vous de visio-plainte du {when} (heure de Paris) avec {unit} est donc "
+                     "annulé : vous n'avez pas à vous connecter à cette heure-là. Si vous l'aviez ajouté à votre "
+                     "agenda, le fichier d'annulation (.ics) est dans Mon espace.")
     else:
         return None
     body = (f"Bonjour,\n\n{lead}\n\nConnectez-vous pour le lire : {space_url}\n\n"

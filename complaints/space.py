@@ -1,7 +1,7 @@
 """What "Mon espace" shows of a citizen's complaints, and the export of everything the portal holds about them.
 
-Plain functions over the models: the views of ``accounts`` (Mon espace, the
-export) and ``complaints.views.cases`` (a case's page) call them.
+Plain functions over the models: ``SECTION``, registered by ``complaints.init_app``, gives them to the pages of
+``accounts`` (Mon espace, the export), which know no feature; ``complaints.views.cases`` (a case's page) calls them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from accounts.identity import GENDERS, Identity
+from accounts import SpaceSection
+from accounts.models import Account
+from accounts.space import iso, paris_time_text
 from agents.models import AuditEvent
 from complaints import offences, visio
 from complaints.forms import parse_date, parse_time
@@ -21,7 +23,7 @@ from complaints.models import KINDS, STATUSES, Booking, Case, Draft, HearingSlot
 from complaints.online import ITEM_TYPES
 from complaints.statements import RESPONSES, awaiting_citizen
 from maps.services import station_names
-from portal.dates import date_fr, format_datetime
+from portal.dates import date_fr
 from portal.extensions import utc
 
 
@@ -104,14 +106,28 @@ def reply(session: Session, case: Case, message: str, now: datetime | None = Non
     return True
 
 
-# --- export ----------------------------------------------------------------------------------------------------
+# --- Mon espace's section (accounts.SpaceSection, registered by complaints.init_app) ------------------------------
 
-def _iso(value: datetime | None) -> str | None:
-    return utc(value).isoformat() if value else None
+def space_context(session: Session, account: Account) -> dict:
+    """What templates/complaints/_space.html reads (as ``section_context``): cases, drafts, bookings."""
+    cases = cases_of(session, account.id)
+    return {
+        "cases": cases,
+        "drafts": drafts_of(session, account.id),
+        "bookings": bookings_of(session, account.id),
+        "unit_names": station_names(session, {c.unit_id for c in cases}),
+        "kinds": KINDS, "status_label": status_label, "next_action": next_action,
+    }
 
 
-def export(session: Session, account, identity, now: datetime | None = None) -> dict:
-    """Everything the portal holds about the citizen, as JSON-ready data (dates in ISO 8601, UTC)."""
+def has_visio_case(session: Session, account: Account) -> bool:
+    """A visio-plainte is about violence, threats or harassment: where it shows, the quick exit is there."""
+    return session.scalar(select(Case.id).where(Case.account_id == account.id, Case.kind == "visio_plainte")
+                          .limit(1)) is not None
+
+
+def export(session: Session, account: Account, now: datetime | None = None) -> dict:
+    """The citizen's cases and drafts, as JSON-ready data (dates in ISO 8601, UTC): complaints' share of the export."""
     now = now or datetime.now(UTC)
     cases = cases_of(session, account.id)
     names = station_names(session, {c.unit_id for c in cases})
@@ -128,61 +144,42 @@ def export(session: Session, account, identity, now: datetime | None = None) -> 
             "identity_verified": case.identity_verified,
             "identity": case.identity,
             "details": case.details,
-            "created_at": _iso(case.created_at), "updated_at": _iso(case.updated_at),
-            "closed_at": _iso(case.closed_at),
-            "events": [{"at": _iso(e.at), "actor": e.actor, "kind": e.kind, "label": event_label(e.kind, CITIZEN),
+            "created_at": iso(case.created_at), "updated_at": iso(case.updated_at),
+            "closed_at": iso(case.closed_at),
+            "events": [{"at": iso(e.at), "actor": e.actor, "kind": e.kind, "label": event_label(e.kind, CITIZEN),
                         "message": e.message} for e in case.events],
-            "statements": [{"version": s.version, "text": s.text, "sent_at": _iso(s.sent_at),
+            "statements": [{"version": s.version, "text": s.text, "sent_at": iso(s.sent_at),
                             "response": s.response, "response_comment": s.response_comment,
-                            "responded_at": _iso(s.responded_at)} for s in case.statements],
+                            "responded_at": iso(s.responded_at)} for s in case.statements],
             "booking": None if booking is None else {
-                "starts_at": _iso(booking.starts_at), "ends_at": _iso(booking.ends_at),
+                "starts_at": iso(booking.starts_at), "ends_at": iso(booking.ends_at),
                 "video_room": booking.booking.room, "changes": booking.booking.sequence,
-                "created_at": _iso(booking.booking.created_at),
-                "reminder_sent_at": _iso(booking.booking.reminder_sent_at)},
+                "created_at": iso(booking.booking.created_at),
+                "reminder_sent_at": iso(booking.booking.reminder_sent_at)},
             # When the unit read or acted on the case (the audit log), without naming the officer.
-            "accesses": [{"at": _iso(at), "action": action} for at, action in session.execute(
+            "accesses": [{"at": iso(at), "action": action} for at, action in session.execute(
                 select(AuditEvent.at, AuditEvent.action).where(AuditEvent.target_type == "case",
                                                                AuditEvent.target_id == case.reference)
                 .order_by(AuditEvent.id))],
         })
     return {
-        "exported_at": _iso(now),
-        "account": {
-            "id": account.id,
-            "sign_in": "franceconnect" if account.signed_in_with_franceconnect else "email",
-            # Who vouches for the citizen, and the identifier it gives (FranceConnect's pairwise ``sub``,
-            # or the fingerprint of the e-mail address).
-            "issuer": account.issuer, "subject": account.subject,
-            "identity_verified": account.identity_verified,
-            "created_at": _iso(account.created_at),
-            "last_login_at": _iso(account.last_login_at),
-        },
-        "identity_in_session": identity.to_session() if identity else None,
         "cases": exported_cases,
-        "drafts": [{"kind": d.kind, "kind_label": KINDS.get(d.kind, d.kind), "created_at": _iso(d.created_at),
-                    "updated_at": _iso(d.updated_at), "data": d.data} for d in drafts_of(session, account.id)],
+        "drafts": [{"kind": d.kind, "kind_label": KINDS.get(d.kind, d.kind), "created_at": iso(d.created_at),
+                    "updated_at": iso(d.updated_at), "data": d.data} for d in drafts_of(session, account.id)],
     }
 
 
-# --- the export as a page to read (templates/accounts/my_data.html) -------------------------------------------------
+# --- the export as a page to read (templates/complaints/_my_data.html) ----------------------------------------------
 
 # Every key of ``export`` (and of the answers it holds: a case's ``details`` written by ``complaints.online``
 # and ``complaints.visio``, and the drafts' data), in French, in the order the page shows them (the sealed
 # answers come back with their keys sorted). A code whose French label sits beside it (``kind`` and
-# ``kind_label``, an event's ``kind`` and ``label``) is shown by its label only.
+# ``kind_label``, an event's ``kind`` and ``label``) is shown by its label only. The identity sent with a
+# case is labelled by accounts (``accounts.space.LABELS``).
 EXPORT_LABELS = {
-    "exported_at": "Date de l’export", "account": "Compte", "identity_in_session": "Identité dans votre session",
     "cases": "Dossiers", "drafts": "Brouillons",
     "reference": "Référence", "kind_label": "Type de dossier", "status_label": "Statut",
     "offence_label": "Infraction",
-    # the account
-    "id": "Numéro du compte", "sign_in": "Mode de connexion", "issuer": "Fournisseur d’identité",
-    "subject": "Votre identifiant chez le fournisseur d’identité",
-    # an identity
-    "given_names": "Prénoms", "family_name": "Nom", "birthdate": "Date de naissance", "gender": "Sexe",
-    "birthplace": "Commune de naissance (code INSEE)", "birthcountry": "Pays de naissance (code INSEE)",
-    "email": "Adresse électronique", "verified": "Identité vérifiée par FranceConnect",
     # the answers of a plainte en ligne (complaints.online)
     "offence": "Infraction", "start_date": "Date de début des faits", "start_time": "Heure de début des faits",
     "end_date": "Date de fin des faits", "end_time": "Heure de fin des faits", "commune_query": "Commune saisie",
@@ -206,15 +203,12 @@ EXPORT_LABELS = {
     "starts_at": "Début", "ends_at": "Fin", "cancelled": "Annulé", "sequence": "Changements d’horaire",
     "video_room": "Salle de visioconférence", "changes": "Changements d’horaire",
     "reminder_sent_at": "Rappel envoyé le", "action": "Action",
-    "created_at": "Créé le", "updated_at": "Modifié le", "last_login_at": "Dernière connexion le",
-    "closed_at": "Clôturé le",
+    "created_at": "Créé le", "updated_at": "Modifié le", "closed_at": "Clôturé le",
     "events": "Historique", "statements": "Procès-verbaux", "booking": "Rendez-vous de visio-plainte",
     "accesses": "Consultations et actions de l’unité sur le dossier",
 }
-_READING_ORDER = {key: rank for rank, key in enumerate(EXPORT_LABELS)}
-TIMESTAMP_KEYS = {"exported_at", "created_at", "updated_at", "last_login_at", "closed_at", "at", "sent_at",
-                  "responded_at", "starts_at", "ends_at", "reminder_sent_at"}
-SIGN_IN_LABELS = {"franceconnect": "FranceConnect", "email": "Code reçu par courriel"}
+TIMESTAMP_KEYS = {"created_at", "updated_at", "closed_at", "at", "sent_at", "responded_at", "starts_at", "ends_at",
+                  "reminder_sent_at"}
 ACCESS_LABELS = {
     "case.read": "Consultation du dossier",
     "case.take": "Prise en charge du dossier",
@@ -230,65 +224,35 @@ OUTCOME_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class Fields:
-    """A group of (French label, value) rows; a value is text, a ``Fields``, or a list of them."""
-
-    rows: list[tuple[str, object]]
-
-
 def _offence_text(code: str) -> str:
     """Offences of both procedures, and the visio-plainte's answers that are no offence code (sexual, other)."""
     return {c: text for c, text, _ in visio.offence_choices()}.get(code) or offences.label(code)
 
 
 # Codes among the values, in words.
-VALUE_WORDS = {"gender": GENDERS, "sign_in": SIGN_IN_LABELS, "response": RESPONSES, "role": visio.ROLES,
-               "type": ITEM_TYPES, "outcome": OUTCOME_LABELS}
+VALUE_WORDS = {"response": RESPONSES, "role": visio.ROLES, "type": ITEM_TYPES, "outcome": OUTCOME_LABELS}
 
 
-def readable_value(key: str, value) -> object:
-    if isinstance(value, dict):
-        return readable(value)
-    if isinstance(value, list):
-        if key == "given_names":
-            return " ".join(str(v) for v in value)
-        return [readable_value(key, v) for v in value]
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return "oui" if value else "non"
-    text = str(value)
+def readable_words(key: str, text: str) -> str | None:
+    """A value of complaints' share in French (dates in Paris time, codes in words); None: the text as it is."""
     if key in TIMESTAMP_KEYS:
-        try:
-            return format_datetime(datetime.fromisoformat(text)) + " (heure de Paris)"
-        except ValueError:
-            return text
+        return paris_time_text(text)
     if key in ("start_date", "end_date"):
         day = parse_date(text)
         return date_fr(day) if day else text
     if key in ("start_time", "end_time"):
         moment = parse_time(text)
         return f"{moment.hour} h {moment.minute:02d}" if moment else text
-    if key == "birthdate":
-        return Identity(birthdate=text).birthdate_text
     if key == "actor":
         return actor_label(text, CITIZEN) or text
     if key == "action":
         return ACCESS_LABELS.get(text, "Autre action de l’unité")
     if key == "offence":
         return _offence_text(text)
-    return VALUE_WORDS[key].get(text, text) if key in VALUE_WORDS else text
+    return VALUE_WORDS[key].get(text, text) if key in VALUE_WORDS else None
 
 
-def readable(data: dict) -> Fields:
-    """``data`` (a part of ``export``) with French labels and values: dates in Paris time, codes in words.
-
-    A key without a French label keeps its name (``tests/complaints/test_space.py`` makes sure none is left).
-    """
-    rows = []
-    for key, value in sorted(data.items(), key=lambda item: _READING_ORDER.get(item[0], len(_READING_ORDER))):
-        if f"{key}_label" in data or (key == "kind" and "label" in data):
-            continue  # the code, shown by its French label
-        rows.append((EXPORT_LABELS.get(key, key), readable_value(key, value)))
-    return Fields(rows)
+SECTION = SpaceSection(
+    template="complaints/_space.html", context=space_context, export=export, sensitive=has_visio_case,
+    labels=EXPORT_LABELS, words=readable_words, data_template="complaints/_my_data.html",
+)

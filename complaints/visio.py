@@ -441,9 +441,11 @@ def prepare_booking(db_session: Session, account_id: int, identity: Identity, sl
     slot = bookable_slot(db_session, slot_id, now)
     if slot is None:
         raise VisioError("Ce créneau n'est plus proposé. Choisissez-en un autre.", field="slot", status=409)
+    # A closed case's hearing does not count: the unit closed it, the citizen may book again.
     upcoming = db_session.scalar(
         select(func.count(Booking.id)).join(HearingSlot, HearingSlot.id == Booking.slot_id)
-        .where(Booking.account_id == account_id, HearingSlot.ends_at > now))
+        .join(Case, Case.id == Booking.case_id)
+        .where(Booking.account_id == account_id, HearingSlot.ends_at > now, Case.status != "cloturee"))
     if upcoming:
         raise VisioError("Vous avez déjà un rendez-vous de visio-plainte à venir : déplacez-le ou annulez-le "
                          "depuis Mon espace avant d'en prendre un autre.", status=409)
@@ -591,9 +593,7 @@ def cancel(db_session: Session, case_id: int, booking_id: int, now: datetime) ->
     if sequence is None:
         raise _why_unchanged(db_session, case_id, booking_id, now, "annulé")
     case = db_session.get(Case, case_id)
-    hearing = dict(case.details.get("hearing") or {})
-    hearing.update(cancelled=True, sequence=sequence + 1)
-    case.details = {**case.details, "hearing": hearing}
+    _mark_cancelled(case, sequence)
     case.status = "cloturee"
     case.closed_at = now
     record_event(db_session, case, "citizen", "rdv_annule", now=now)
@@ -601,11 +601,39 @@ def cancel(db_session: Session, case_id: int, booking_id: int, now: datetime) ->
     return case
 
 
+def _mark_cancelled(case: Case, sequence: int) -> None:
+    """The case keeps its hearing, marked cancelled with the next sequence: its calendar file becomes a CANCEL."""
+    hearing = dict((case.details or {}).get("hearing") or {})
+    hearing.update(cancelled=True, sequence=sequence + 1)
+    case.details = {**(case.details or {}), "hearing": hearing}
+
+
+def release_for_closing(db_session: Session, case: Case, now: datetime) -> bool:
+    """The unit closes ``case``: free its seat if the hearing has not started yet; True if it was freed.
+
+    One conditional DELETE (the booking of this case, in a slot starting
+    after ``now``), in the caller's transaction: the seat can be booked again
+    at once, and the case keeps the hearing marked cancelled (``cancel``'s
+    way), so that its calendar file becomes a CANCEL. A hearing that started
+    or took place keeps its booking: it is the case's history.
+    """
+    sequence = db_session.execute(
+        delete(Booking).where(Booking.case_id == case.id,
+                              Booking.slot_id.in_(select(HearingSlot.id).where(HearingSlot.starts_at > now)))
+        .returning(Booking.sequence).execution_options(synchronize_session="fetch")).scalar()
+    if sequence is None:
+        return False
+    _mark_cancelled(case, sequence)
+    db_session.flush()
+    return True
+
+
 def upcoming_booking(db_session: Session, account_id: int, now: datetime) -> tuple[Booking, Case] | None:
+    """The citizen's hearing still to come (or under way), on a case still open; None if there is none."""
     row = db_session.execute(
         select(Booking, Case).join(Case, Case.id == Booking.case_id)
         .join(HearingSlot, HearingSlot.id == Booking.slot_id)
-        .where(Booking.account_id == account_id, HearingSlot.ends_at > now)
+        .where(Booking.account_id == account_id, HearingSlot.ends_at > now, Case.status != "cloturee")
         .order_by(HearingSlot.starts_at)).first()
     return (row[0], row[1]) if row else None
 
@@ -649,7 +677,7 @@ def hearing_view(case: Case, booking: Booking | None, now: datetime, slot: Heari
 
     ``booking`` is the case's booking (None once cancelled), ``slot`` its slot
     if already loaded. The "Rejoindre" link is built here only, from 15 minutes
-    before the slot to its end.
+    before the slot to its end, and never for a closed case.
     """
     hearing = (case.details or {}).get("hearing") or {}
     unit_name = unit_name or hearing.get("unit_name", "")
@@ -662,8 +690,9 @@ def hearing_view(case: Case, booking: Booking | None, now: datetime, slot: Heari
                            changeable=False)
     slot = slot or booking.slot
     refusal = change_refusal(case, slot.starts_at, bool(case.statements), now)
+    joinable = can_join(slot, now) and case.status != "cloturee"  # a closed case's hearing is never joined
     return HearingView(starts_at=paris_time(slot.starts_at), ends_at=paris_time(slot.ends_at),
-                       unit_name=unit_name, join_url=join_url(booking.room) if can_join(slot, now) else None,
+                       unit_name=unit_name, join_url=join_url(booking.room) if joinable else None,
                        booked=True, cancelled=False, changeable=refusal is None, booking=booking)
 
 

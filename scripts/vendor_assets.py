@@ -55,7 +55,7 @@ PACKAGES = {
 DSFR_COMPONENTS = [
     "link", "button", "badge", "tag", "breadcrumb", "callout", "alert", "card", "tile",
     "form", "input", "search", "logo", "skiplink", "navigation", "modal", "header",
-    "footer", "pagination", "connect", "radio", "checkbox",
+    "footer", "pagination", "connect", "radio", "checkbox", "select", "table", "stepper",
 ]
 
 # The icons the templates and the catalogue use; tests/test_vendor.py checks the list.

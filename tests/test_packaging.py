@@ -9,7 +9,8 @@ import zipfile
 
 from portal.config import ROOT
 
-PACKAGES = ("portal", "accounts", "agents", "catalogue", "complaints", "search", "maps", "local_franceconnect")
+PACKAGES = ("portal", "accounts", "agents", "catalogue", "complaints", "orientation", "search", "maps",
+            "local_franceconnect")
 
 
 def test_the_wheel_holds_the_portal_without_the_local_franceconnect(tmp_path):
@@ -23,5 +24,5 @@ def test_the_wheel_holds_the_portal_without_the_local_franceconnect(tmp_path):
                     "--quiet", "--wheel-dir", str(tmp_path / "dist")], check=True, capture_output=True)
     (wheel,) = (tmp_path / "dist").glob("portail_citoyen-*.whl")
     top = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
-    assert {"app.py", "portal", "accounts", "agents", "catalogue", "complaints", "search", "maps"} <= top
+    assert {"app.py", "portal", "accounts", "agents", "catalogue", "complaints", "orientation", "search", "maps"} <= top
     assert "local_franceconnect" not in top

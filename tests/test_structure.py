@@ -6,7 +6,7 @@ import ast
 
 from portal.config import ROOT
 
-FEATURES = {"accounts", "agents", "catalogue", "complaints", "search", "maps"}
+FEATURES = {"accounts", "agents", "catalogue", "complaints", "maps", "orientation", "search"}
 
 
 def _imports(package: str) -> dict[str, set[str]]:
@@ -35,3 +35,15 @@ def test_a_feature_uses_another_through_its_services_never_its_views():
         for module, names in _imports(feature).items():
             reaching = {n for n in names if n.split(".")[0] in FEATURES - {feature} and ".views" in f".{n}."}
             assert not reaching, f"{module} imports {sorted(reaching)}"
+
+
+def test_accounts_knows_none_of_the_features_built_on_it():
+    """Accounts sits below agents, complaints and orientation: they import it, so it imports none of them.
+
+    A cycle would tie the features together (none could change, be tested or be removed alone). What a feature
+    shows in Mon espace or gives to the citizen's data export, it registers from its own ``init_app``
+    (``accounts.register_space_section``); accounts' pages show the registered sections without naming them.
+    """
+    for module, names in _imports("accounts").items():
+        upward = {n for n in names if n.split(".")[0] in {"agents", "complaints", "orientation"}}
+        assert not upward, f"{module} imports {sorted(upward)}"

@@ -55,3 +55,27 @@ def test_no_template_loads_a_script_or_stylesheet_from_another_origin():
         html = path.read_text()
         for tag in re.findall(r"<(?:script|link)\b[^>]*>", html):
             assert not re.search(r"(?:src|href)=\"(?:https?:)?//", tag), f"{path.name}: {tag}"
+
+
+# DSFR components whose look lives in their own stylesheet (dist/component/<name>/), by the class that
+# names them in a template.
+COMPONENT_OF_CLASS = {
+    "fr-select": "select", "fr-table": "table", "fr-stepper": "stepper", "fr-accordion": "accordion",
+    "fr-notice": "notice", "fr-tabs": "tabs", "fr-summary": "summary", "fr-toggle": "toggle",
+    "fr-highlight": "highlight", "fr-quote": "quote", "fr-sidemenu": "sidemenu", "fr-download": "download",
+    "fr-upload": "upload", "fr-password": "password", "fr-segmented": "segmented", "fr-range": "range",
+    "fr-follow": "follow", "fr-share": "share", "fr-tooltip": "tooltip", "fr-transcript": "transcript",
+    "fr-consent": "consent", "fr-translate": "translate", "fr-radio": "radio", "fr-checkbox": "checkbox",
+    "fr-callout": "callout", "fr-alert": "alert", "fr-card": "card", "fr-tile": "tile", "fr-badge": "badge",
+    "fr-tag": "tag", "fr-pagination": "pagination", "fr-modal": "modal", "fr-connect": "connect",
+}
+
+
+def test_every_dsfr_component_the_templates_use_is_vendored():
+    """A component whose stylesheet is missing renders as bare HTML (a select without its box)."""
+    used = set()
+    for path in (ROOT / "templates").rglob("*.html"):
+        for classes in re.findall(r'class="([^"]*)"', path.read_text(encoding="utf-8")):
+            used |= {re.split(r"__|--", c)[0] for c in classes.split()}
+    missing = {COMPONENT_OF_CLASS[c] for c in used & set(COMPONENT_OF_CLASS)} - set(vendor_assets.DSFR_COMPONENTS)
+    assert not missing, f"DSFR components used but not vendored: {sorted(missing)}"

@@ -13,7 +13,7 @@ from flask_login import current_user
 from complaints.cases import citizen_case
 from complaints.models import Case
 from portal.extensions import db
-from portal.security import no_store
+from portal.security import mark_sensitive, no_store
 
 bp = Blueprint("complaints", __name__)
 console = Blueprint("console", __name__, url_prefix="/agents")
@@ -25,10 +25,15 @@ def account_key() -> str:
 
 
 def own_case(reference: str) -> Case:
-    """The signed-in citizen's case; 404 for another citizen's reference, exactly like an unknown one."""
+    """The signed-in citizen's case; 404 for another citizen's reference, exactly like an unknown one.
+
+    Every page of a visio-plainte (violence, threats, harassment) gets the quick exit and is kept nowhere.
+    """
     case = citizen_case(db.session, current_user.id, reference[:20])
     if case is None:
         abort(404)
+    if case.kind == "visio_plainte":
+        mark_sensitive()
     return case
 
 
@@ -43,6 +48,5 @@ from complaints.views import (  # noqa: E402, F401
     console_agenda,
     console_cases,
     online,
-    orientation,
     visio,
 )

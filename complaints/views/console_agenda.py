@@ -84,7 +84,7 @@ def publish_slots():
     return redirect(url_for("console.agenda", fait="publie"), 303)
 
 
-@console.post("/agenda/creneaux/<int:slot_id>/retrait")
+@console.post("/agenda/creneaux/<int(max=2147483647):slot_id>/retrait")  # bounded: a longer number is a 404
 @require_role("officer")
 def remove_slot(slot_id: int):
     agent = current_agent()

@@ -42,6 +42,10 @@ NOTICES = {
     "cloture": "Le dossier est clôturé. Le plaignant en a été prévenu par courriel.",
     "cloture-sans-courriel": "Le dossier est clôturé, mais le courriel qui en prévient le plaignant n'a pas pu "
                              "partir.",
+    "cloture-rdv": "Le dossier est clôturé et son rendez-vous de visio-plainte annulé : le créneau est de nouveau "
+                   "libre. Le plaignant en a été prévenu par courriel.",
+    "cloture-rdv-sans-courriel": "Le dossier est clôturé et son rendez-vous de visio-plainte annulé (le créneau est "
+                                 "de nouveau libre), mais le courriel qui en prévient le plaignant n'a pas pu partir.",
 }
 
 
@@ -88,12 +92,14 @@ def _render_case(agent, case, status: int = 200, errors: dict | None = None, val
     audit.record(db.session, agent, "case.read", "case", reference, unit_id)
     db.session.commit()
     booking = services.booking_of(db.session, case)
-    join_url = services.join_link(booking, datetime.now(UTC)) if booking is not None else None
+    join_url = services.join_link(case, booking, datetime.now(UTC)) if booking is not None else None
+    cancelled = services.cancelled_hearing(case)
     response = render(
         "console/case.html", "console/_case_actions.html", status=status,
         agent=agent, case=case, identity=identity_of(case), details=services.case_details(case),
         unit_name=_unit_name(case.unit_id), officers=services.officer_names(db.session, case),
         booking=booking, join_url=join_url,
+        cancelled_start=datetime.fromisoformat(cancelled["starts_at"]) if cancelled else None,
         statement_url=_endpoint_url("console.write_statement", reference=case.reference),
         errors=errors or {}, values=values or {}, notice=notice, refusal=refusal,
         kinds=KINDS, statuses=STATUSES, offence_label=services.offences.label, reasons=services.CLOSING_REASONS,
@@ -135,7 +141,8 @@ def _act(reference: str, action: str, run, form_fields: tuple[str, ...] = ()):
 def _notify(case, action: str) -> bool:
     """Tell the citizen by e-mail that something waits in Mon espace; False if it could not leave."""
     space = current_app.config["PUBLIC_URL"] + (_endpoint_url("accounts.space") or "/")
-    return notify_citizen(case, *services.citizen_notice(case.reference, action, space))
+    cancelled = services.cancelled_hearing(case) if action == "close" else None
+    return notify_citizen(case, *services.citizen_notice(case.reference, action, space, cancelled))
 
 
 @console.post("/dossiers/<reference>/prendre")
@@ -171,6 +178,7 @@ def close_case(reference: str):
     refused, case = _act(reference, "case.close", run, ("reason", "note"))
     if refused is not None:
         return refused
+    notice = "cloture-rdv" if services.cancelled_hearing(case) else "cloture"
     sent = _notify(case, "close")
     return redirect(url_for("console.show_case", reference=reference,
-                            fait="cloture" if sent else "cloture-sans-courriel"), 303)
+                            fait=notice if sent else f"{notice}-sans-courriel"), 303)

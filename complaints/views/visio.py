@@ -78,6 +78,8 @@ def start_visio():
     if current_user.is_authenticated:
         found = visio.upcoming_booking(db.session, current_user.id, _now())
         upcoming = found[1].reference if found else None
+    if upcoming:  # the page names the citizen's case: kept nowhere
+        return private_page("complaints/visio/start.html", upcoming=upcoming)
     return render_template("complaints/visio/start.html", upcoming=upcoming)
 
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import run_axe
-from tests.complaints.test_orientation import JOURNEY_URLS
+from tests.orientation.test_orientation import JOURNEY_URLS
 
 
 def _path(page: Page) -> str:

@@ -248,3 +248,29 @@ def test_sealed_columns_hold_no_plaintext(citizen, db_session, app):
         db_session.expunge_all()
     raw_messages = db_session.execute(text("SELECT message FROM case_event WHERE message IS NOT NULL")).scalars()
     assert all("secret" not in m for m in raw_messages)
+
+
+def test_the_citizen_may_send_the_complaint_to_another_unit_than_the_nearest(citizen, db_session, app):
+    fill_all_steps(citizen)
+    unit_page = citizen.get("/plainte-en-ligne/unite").get_data(as_text=True)
+    offered = re.findall(r'name="unit_id" value="([^"]+)"', unit_page)
+    assert len(offered) > 1 and offered[0] == LE_MANS_UNIT
+    chosen = offered[1]
+    assert post_step(citizen, "unite", {"unit_id": chosen}).status_code == 303
+    reference = submit(citizen).headers["Location"].split("/deposee/")[1].split("?")[0]
+    assert db_session.scalar(select(Case.unit_id).where(Case.reference == reference)) == chosen
+    # A unit that was not offered is refused, not silently replaced.
+    fill_all_steps(citizen)
+    assert post_step(citizen, "unite", {"unit_id": "gendarmerie-inconnue"}).status_code == 400
+
+
+def test_nothing_the_citizen_wrote_nor_their_identity_reaches_the_logs(citizen, caplog):
+    caplog.set_level("DEBUG")
+    fill_all_steps(citizen)
+    response = submit(citizen)
+    assert response.status_code == 303
+    logged = caplog.text
+    assert "PEL-" in logged  # the reference is what the logs name
+    for secret in (NARRATIVE[:30], "tram", VALID_IMEI, "Fairphone", "coque rouge", "République", "DUBOIS",
+                   "Angela", "wossewodda", "1962-08-24"):
+        assert secret not in logged, secret

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from accounts import space as my_data
+from accounts import space_sections
 from accounts.identity import Identity
 from accounts.models import Account
 from complaints import space
@@ -120,7 +122,7 @@ def test_the_export_holds_everything_with_dates_from_a_frozen_clock(app, citizen
         db_session.flush()
         account = db_session.get(Account, citizen.account_id)
         identity = Identity(given_names=("Angela",), family_name="DUBOIS", email="a@example.org", verified=True)
-        data = space.export(db_session, account, identity, now=NOW + timedelta(days=1))
+        data = my_data.export(db_session, account, identity, space_sections(app), now=NOW + timedelta(days=1))
         assert data["exported_at"] == "2026-03-11T09:30:00+00:00"
         assert data["account"]["sign_in"] == "franceconnect" and data["identity_in_session"]["family_name"] == "DUBOIS"
         (exported,) = data["cases"]
@@ -141,6 +143,27 @@ def test_the_export_holds_everything_with_dates_from_a_frozen_clock(app, citizen
     assert body["identity_in_session"]["family_name"] == "DUBOIS"
     page = citizen.get("/mon-espace/mes-donnees")
     assert page.headers["Cache-Control"] == "no-store" and "Vol à l’arraché" in page.get_data(as_text=True)
+
+
+def test_a_visio_plainte_brings_the_quick_exit_to_mon_espace_and_to_my_data(app, citizen, db_session, make_case,
+                                                                             unit_id):
+    """A visio-plainte is about violence, threats or harassment: its description must be leavable at once."""
+    with app.app_context():
+        make_case(db_session, citizen.account_id, unit_id)
+        db_session.commit()
+    for path in ("/mon-espace", "/mon-espace/mes-donnees"):
+        page = citizen.get(path)
+        assert page.status_code == 200 and 'id="quick-exit"' not in page.get_data(as_text=True), path
+    with app.app_context():
+        make_case(db_session, citizen.account_id, unit_id, kind="visio_plainte", offence="violences",
+                  details={"narrative": "Il m’a frappée"})
+        db_session.commit()
+    for path in ("/mon-espace", "/mon-espace/mes-donnees"):
+        page = citizen.get(path)
+        html = page.get_data(as_text=True)
+        assert 'id="quick-exit"' in html and "Quitter rapidement ce site" in html, path
+        assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
+    assert "Il m’a frappée" in citizen.get("/mon-espace/mes-donnees").get_data(as_text=True)
 
 
 def test_mon_espace_and_the_export_need_a_signed_in_citizen(client):
@@ -228,11 +251,12 @@ def test_the_readable_export_shows_every_key_in_french_and_dates_in_paris_time(a
     assert {"start_time", "commune_label", "imei", "card_last4", "narrative", "commune_query", "unit_id", "role",
             "device_confirmed", "hearing", "device", "outcome", "response_comment", "video_room", "action"} <= keys
 
+    labels = {**my_data.LABELS, **space.EXPORT_LABELS}  # the account's and identity's, the complaints' own
     shown = [re.sub(r"<[^>]+>", "", dt) for dt in re.findall(r"<dt>(.*?)</dt>", html)]
-    assert shown and set(shown) <= set(space.EXPORT_LABELS.values())
+    assert shown and set(shown) <= set(labels.values())
     for key in keys:
         assert f"<dt>{key}</dt>" not in html, f"the key {key!r} is shown to the citizen"
-    missing = keys - set(space.EXPORT_LABELS) - {"kind", "status"}  # codes shown by their label
+    missing = keys - set(labels) - {"kind", "status"}  # codes shown by their label
     assert not missing, f"keys without a French label: {sorted(missing)}"
     # Dates in Paris time (the hearing: 9 h in Paris on 3 December, 8 h UTC), never as ISO 8601 text.
     assert "3 décembre 2026 à 9 h 00 (heure de Paris)" in html

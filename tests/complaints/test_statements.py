@@ -167,6 +167,9 @@ def test_officer_writes_the_pv_and_the_citizen_validates_it(app, db_session, off
     assert "Sentinelle-pv-7731." in case_page and "Je valide ce procès-verbal" in case_page
     pv_page = citizen.get(f"/mon-espace/dossiers/{reference}/pv")
     assert pv_page.status_code == 200 and pv_page.headers["Cache-Control"] == "no-store"
+    # A visio-plainte is about violence, threats or harassment: its PV page has the quick exit, no referrer.
+    assert 'id="quick-exit"' in pv_page.get_data(as_text=True)
+    assert pv_page.headers["Referrer-Policy"] == "no-referrer"
     token = csrf_token(pv_page.get_data(as_text=True))
     missing = citizen.post(f"/mon-espace/dossiers/{reference}/pv",
                            data={"csrf_token": token, "version": "1", "decision": "corrections", "comment": ""})

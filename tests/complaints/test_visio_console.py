@@ -168,3 +168,172 @@ def test_the_booked_slot_shows_in_the_agenda_with_a_link_to_its_case(app, office
     assert "1 / 1" in page
     assert f'<a href="/agents/dossiers/{reference}">Dossier {reference}</a>' in page
     assert officer.get(f"/agents/dossiers/{reference}").status_code == 200
+
+
+# --- Closing a visio-plainte: the seat is freed, the hearing cancelled, never joined ---------------------------------
+
+
+def _closing_setup(db_session, starts_in: timedelta = timedelta(days=2)):
+    """(officer, citizen's account, case) with a hearing on a slot of capacity one, the case taken by the officer."""
+    from agents.models import Agent
+    from complaints import console
+
+    case = visio_case(db_session, starts_in=starts_in)
+    officer = Agent(email=f"cloture{next(_counter)}@interieur.gouv.fr", display_name="Lieutenant Martin",
+                    roles=["officer"], unit_id=LE_MANS_UNIT, created_at=datetime.now(UTC))
+    db_session.add(officer)
+    db_session.flush()
+    console.take_case(db_session, officer, case)
+    return officer, case
+
+
+def test_closing_a_case_before_its_hearing_frees_the_seat_and_cancels_the_hearing(app, db_session):
+    from icalendar import Calendar
+
+    from accounts.identity import Identity
+    from complaints import console
+
+    with app.app_context():
+        officer, case = _closing_setup(db_session)
+        booking = visio.booking_for_case(db_session, case)
+        slot_id, account_id, now = booking.slot_id, case.account_id, datetime.now(UTC)
+        assert slot_id not in [s.id for s in visio.free_slots(db_session, LE_MANS_UNIT, now)[0]]  # the seat is taken
+
+        console.close_case(db_session, officer, case, "doublon", now=now)
+
+        assert case.status == "cloturee" and visio.booking_for_case(db_session, case) is None
+        assert slot_id in [s.id for s in visio.free_slots(db_session, LE_MANS_UNIT, now)[0]]  # free again
+        hearing = case.details["hearing"]
+        assert hearing["cancelled"] is True and hearing["sequence"] == 1
+        shown = visio.hearing_view(case, None, now)
+        assert shown.cancelled and not shown.booked and shown.join_url is None
+        ics = Calendar.from_ical(visio.calendar(case.reference, hearing, "a@example.org", "A", "portail@example.org",
+                                                "https://portail.example/rdv", now))
+        assert ics["method"] == "CANCEL"
+        # The citizen's e-mail says the appointment is cancelled, and when it was.
+        cancelled = console.cancelled_hearing(case)
+        _, body = console.citizen_notice(case.reference, "close", "https://portail.example/mon-espace", cancelled)
+        when = visio.format_datetime(datetime.fromisoformat(hearing["starts_at"]), weekday=True)
+        assert f"Votre rendez-vous de visio-plainte du {when} (heure de Paris)" in body and "annulé" in body
+        # Nothing holds the citizen back from booking again (the same slot, even).
+        visio.save_answers(db_session, account_id, {"role": "victime", "offence": "menaces", "description": "Test",
+                                                    "outcome": visio.OUTCOME_ELIGIBLE}, now)
+        adult = Identity(given_names=("Angela",), family_name="DUBOIS", birthdate="1962-08-24",
+                         email="angela@example.org", verified=True)
+        again = visio.book(db_session, visio.prepare_booking(db_session, account_id, adult, slot_id, now), now)
+        assert visio.booking_for_case(db_session, again).slot_id == slot_id
+
+
+def test_closing_a_case_whose_hearing_started_keeps_the_booking_but_never_offers_to_join(app, db_session):
+    from accounts.identity import Identity
+    from complaints import console
+
+    with app.app_context():
+        officer, case = _closing_setup(db_session, starts_in=timedelta(minutes=-5))
+        now = datetime.now(UTC)
+        assert visio.hearing_view(case, visio.booking_for_case(db_session, case), now).join_url  # under way
+        console.close_case(db_session, officer, case, "plainte_enregistree", now=now)
+        booking = visio.booking_for_case(db_session, case)
+        assert booking is not None and not case.details["hearing"]["cancelled"]  # the hearing is history
+        assert console.cancelled_hearing(case) is None
+        assert visio.hearing_view(case, booking, now).join_url is None
+        assert console.join_link(case, booking, now) is None
+        # The closed case's hearing no longer counts as "already booked".
+        assert visio.upcoming_booking(db_session, case.account_id, now) is None
+        later = HearingSlot(unit_id=LE_MANS_UNIT, starts_at=now + timedelta(days=3),
+                            ends_at=now + timedelta(days=3, minutes=30), capacity=1, created_at=now)
+        db_session.add(later)
+        db_session.flush()
+        visio.save_answers(db_session, case.account_id, {"role": "victime", "offence": "menaces",
+                                                         "description": "Test", "outcome": visio.OUTCOME_ELIGIBLE},
+                           now)
+        adult = Identity(given_names=("Angela",), family_name="DUBOIS", birthdate="1962-08-24",
+                         email="angela@example.org", verified=True)
+        assert visio.prepare_booking(db_session, case.account_id, adult, later.id, now).slot_id == later.id
+
+
+def _take_and_close(officer, reference: str, reason: str = "doublon"):
+    page = officer.get(f"/agents/dossiers/{reference}").get_data(as_text=True)
+    taken = officer.post(f"/agents/dossiers/{reference}/prendre", data={"csrf_token": csrf_token(page),
+                                                                         "statut": "deposee"})
+    assert taken.status_code == 303
+    page = officer.get(f"/agents/dossiers/{reference}").get_data(as_text=True)
+    return officer.post(f"/agents/dossiers/{reference}/cloturer",
+                        data={"csrf_token": csrf_token(page), "statut": "en_cours", "reason": reason})
+
+
+def test_an_officer_closing_a_visio_plainte_before_the_hearing_cancels_it_for_the_citizen(app, officer, citizen,
+                                                                                        db_session):
+    from accounts.models import OutboxMessage
+
+    with app.app_context():
+        case = visio_case(db_session, starts_in=timedelta(days=2), account_id=citizen.account_id)
+        reference = case.reference
+        db_session.commit()
+    assert "1 / 1" in officer.get("/agents/agenda").get_data(as_text=True)
+    closed = _take_and_close(officer, reference)
+    assert closed.status_code == 303 and "fait=cloture-rdv" in closed.headers["Location"]
+    page = html.unescape(officer.get(closed.headers["Location"]).get_data(as_text=True))
+    assert "le créneau est de nouveau libre" in page and "Rendez-vous de visio-plainte annulé" in page
+    assert "0 / 1" in officer.get("/agents/agenda").get_data(as_text=True)  # the seat is free again
+    assert db_session.scalar(select(func.count(Booking.id)).join(Case, Case.id == Booking.case_id)
+                             .where(Case.reference == reference)) == 0
+    mail = db_session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == IDENTITY_TEST["email"])
+                              .order_by(OutboxMessage.id.desc())).first()
+    assert mail.subject == f"Votre dossier {reference} a été clôturé"
+    assert "rendez-vous de visio-plainte du" in mail.body and "est donc annulé" in mail.body
+    booking_page = html.unescape(citizen.get(f"/visio-plainte/rendez-vous/{reference}").get_data(as_text=True))
+    assert "Rendez-vous annulé" in booking_page and "Rejoindre</a>" not in booking_page
+    ics = citizen.get(f"/visio-plainte/rendez-vous/{reference}/agenda.ics")
+    assert "METHOD:CANCEL" in ics.get_data(as_text=True)
+
+
+def test_a_closed_case_is_never_joined_at_its_hearings_time(app, officer, citizen, db_session):
+    with app.app_context():
+        case = visio_case(db_session, starts_in=timedelta(minutes=5), account_id=citizen.account_id)
+        reference = case.reference
+        case.status, case.closed_at = "cloturee", datetime.now(UTC)
+        db_session.commit()
+    link = "https://visio.invalid/vp-salle-test"
+    assert link not in citizen.get(f"/visio-plainte/rendez-vous/{reference}").get_data(as_text=True)
+    assert link not in officer.get(f"/agents/dossiers/{reference}").get_data(as_text=True)
+    assert link not in officer.get(f"/agents/dossiers/{reference}/pv").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("slot_id", ["2147483648", "99999999999999999999", "123456789012345678901234567890"])
+def test_removing_a_slot_with_an_absurd_number_is_not_found(officer, slot_id):
+    token = csrf_token(officer.get("/agents/agenda").get_data(as_text=True))
+    assert officer.post(f"/agents/agenda/creneaux/{slot_id}/retrait", data={"csrf_token": token}).status_code == 404
+
+
+def test_every_integer_in_a_route_is_bounded(app):
+    """A number longer than the database's integers must be a 404, not an overflow (500): every <int:…> has a max."""
+    from werkzeug.routing import IntegerConverter
+
+    for rule in app.url_map.iter_rules():
+        for name, converter in rule._converters.items():
+            if isinstance(converter, IntegerConverter):
+                assert converter.max is not None and converter.max <= 2**31 - 1, f"{rule.rule}: {name} unbounded"
+
+
+def test_an_editor_without_the_officer_role_is_refused_the_agenda_and_the_pv(app, db_session):
+    with app.app_context():
+        reference = visio_case(db_session, starts_in=timedelta(days=1)).reference
+        db_session.commit()
+    email = f"redaction{next(_counter)}@interieur.gouv.fr"
+    _, secret = make_agent(db_session, email=email, roles=("editor",), unit_id=LE_MANS_UNIT)
+    limiter.reset()
+    editor = app.test_client()
+    sign_in_agent(editor, email, totp_secret=secret)
+    token = csrf_token(editor.get("/agents/").get_data(as_text=True))  # its sign-out form
+    assert editor.get("/agents/agenda").status_code == 403
+    refused = editor.post("/agents/agenda", data={"csrf_token": token, "day": paris_day(3), "start": "09:00",
+                                                  "end": "10:00", "length": "30", "capacity": "1"})
+    assert refused.status_code == 403 and "Accès réservé" in html.unescape(refused.get_data(as_text=True))
+    slot_id = db_session.scalar(select(Booking.slot_id).join(Case, Case.id == Booking.case_id)
+                                .where(Case.reference == reference))
+    assert editor.post(f"/agents/agenda/creneaux/{slot_id}/retrait", data={"csrf_token": token}).status_code == 403
+    assert editor.get(f"/agents/dossiers/{reference}/pv").status_code == 403
+    assert editor.post(f"/agents/dossiers/{reference}/pv", data={"csrf_token": token, "text": "PV"}).status_code == 403
+    assert unit_slots(db_session) == [(slot_id, db_session.get(HearingSlot, slot_id).starts_at)]
+    assert db_session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.target_id == reference)) == 0

@@ -16,7 +16,9 @@ EXEMPT = {"portal.csp_report"}
 
 
 def _url_for_rule(rule) -> str:
-    return re.sub(r"<(?:int:)[^>]+>", "1", re.sub(r"<(?!int:)(?:[^:>]+:)?([^>]+)>", "x", rule.rule))
+    # An int converter needs a number to match (a bounded one too: <int(max=…):slot_id>); the rest, any text.
+    numbered = re.sub(r"<int(?:\([^)]*\))?:[^>]+>", "1", rule.rule)
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", "x", numbered)
 
 
 def _unsafe_rules(application: Flask):

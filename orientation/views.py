@@ -8,14 +8,15 @@ the redirect ended on, which is a question, the summary or the outcome, never an
 
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, request, session, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from complaints import orientation as tree
-from complaints.views import bp
+from orientation import tree
 from portal.htmx import render, wants_fragment
 from portal.security import limiter, mark_sensitive
+
+bp = Blueprint("orientation", __name__)
 
 ANSWERS_KEY = "orientation"
 ERROR_MESSAGE = "Sélectionnez une réponse"
@@ -37,11 +38,11 @@ def _next_url(answers: dict[str, str]) -> str:
     """Where the citizen goes with these answers: the next question, the summary or (emergency) the outcome."""
     slug = tree.next_question(answers)
     if slug is not None:
-        return url_for("complaints.show_orientation_question", slug=slug)
+        return url_for("orientation.show_orientation_question", slug=slug)
     found = tree.outcome(answers)
     if found is not None and found.immediate:
-        return url_for("complaints.show_orientation_outcome")
-    return url_for("complaints.show_orientation_answers")
+        return url_for("orientation.show_orientation_outcome")
+    return url_for("orientation.show_orientation_answers")
 
 
 def _serves(path: str) -> bool:
@@ -80,8 +81,8 @@ def show_orientation():
     # A victim of violence may start here: the quick exit is there from the first page.
     mark_sensitive()
     answers = _answers()
-    return render("complaints/orientation/start.html", "complaints/orientation/_start.html",
-                  first_url=url_for("complaints.show_orientation_question", slug=tree.START),
+    return render("orientation/start.html", "orientation/_start.html",
+                  first_url=url_for("orientation.show_orientation_question", slug=tree.START),
                   has_answers=bool(answers))
 
 
@@ -90,9 +91,9 @@ def _question_page(slug: str, answers: dict[str, str], error: str | None = None,
     question = tree.QUESTIONS[slug]
     _protect(answers, always=question.sensitive)
     before = tree.previous(answers, slug)
-    back_url = (url_for("complaints.show_orientation_question", slug=before) if before
-                else url_for("complaints.show_orientation"))
-    return render("complaints/orientation/question.html", "complaints/orientation/_question.html",
+    back_url = (url_for("orientation.show_orientation_question", slug=before) if before
+                else url_for("orientation.show_orientation"))
+    return render("orientation/question.html", "orientation/_question.html",
                   status=status, question=question, selected=selected if error is None else None,
                   error=error, back_url=back_url)
 
@@ -137,9 +138,9 @@ def show_orientation_answers():
         return redirect(_next_url(answers), 303)
     _protect(answers)
     last = list(answers)[-1]
-    return render("complaints/orientation/answers.html", "complaints/orientation/_answers.html",
+    return render("orientation/answers.html", "orientation/_answers.html",
                   rows=tree.summary(answers),
-                  back_url=url_for("complaints.show_orientation_question", slug=last))
+                  back_url=url_for("orientation.show_orientation_question", slug=last))
 
 
 @bp.get("/porter-plainte/resultat")
@@ -149,9 +150,9 @@ def show_orientation_outcome():
     if found is None:
         return redirect(_next_url(answers), 303)
     _protect(answers, always=found.sensitive)
-    back_url = (url_for("complaints.show_orientation_question", slug=list(answers)[-1]) if found.immediate
-                else url_for("complaints.show_orientation_answers"))
-    return render("complaints/orientation/outcome.html", "complaints/orientation/_outcome.html",
+    back_url = (url_for("orientation.show_orientation_question", slug=list(answers)[-1]) if found.immediate
+                else url_for("orientation.show_orientation_answers"))
+    return render("orientation/outcome.html", "orientation/_outcome.html",
                   outcome=found, primary_href=resolve(found.primary),
                   secondary=[(action, resolve(action)) for action in found.secondary],
                   back_url=back_url)
@@ -162,4 +163,4 @@ def show_orientation_outcome():
 def restart_orientation():
     """Forget every answer and start again from the first question."""
     _store({})
-    return redirect(url_for("complaints.show_orientation_question", slug=tree.START), 303)
+    return redirect(url_for("orientation.show_orientation_question", slug=tree.START), 303)

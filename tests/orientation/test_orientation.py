@@ -13,8 +13,8 @@ import pytest
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from complaints import orientation as tree
-from complaints.views.orientation import ANSWERS_KEY
+from orientation import tree
+from orientation.views import ANSWERS_KEY
 
 BASE = "/porter-plainte"
 # Every address of the journey: a question, the summary, the outcome (and the start page, the restart form).
@@ -229,7 +229,7 @@ def test_every_path_leads_to_its_outcome_without_javascript(app, client, steps, 
 
 
 def test_the_primary_link_falls_back_to_the_catalogue_page_when_the_service_is_not_served(app):
-    from complaints.views.orientation import resolve
+    from orientation.views import resolve
 
     with app.test_request_context():
         assert resolve(tree.Action("x", "/pas-de-route-ici", fallback="/demarches/plainte-en-ligne")) \
