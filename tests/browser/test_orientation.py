@@ -18,7 +18,14 @@ def _path(page: Page) -> str:
     return parts.path
 
 
+def _settled(page: Page) -> None:
+    """htmx has finished swapping and processing what it brought (a click before that is an ordinary one)."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, "
+                           ".htmx-added')")
+
+
 def _choose_and_continue(page: Page, label: str) -> None:
+    _settled(page)
     # DSFR draws its own radio: what the citizen clicks is the label.
     page.locator("label.fr-label", has_text=label).click()
     page.get_by_role("button", name="Continuer").click()
@@ -29,7 +36,9 @@ def test_htmx_journey_swaps_in_place_and_pushes_no_answer(page):
     expect(page.locator("#quick-exit")).to_be_visible()
     page.get_by_role("link", name="Commencer").click()
     expect(page).to_have_url(re.compile(r"/porter-plainte/danger$"))
+    page.wait_for_load_state()  # htmx starts on this page's load: from here on, one document
     page.evaluate("window.__sameDocument = true")
+    _settled(page)
 
     # Nothing chosen: the error in place, with the page title.
     page.get_by_role("button", name="Continuer").click()
@@ -47,6 +56,7 @@ def test_htmx_journey_swaps_in_place_and_pushes_no_answer(page):
     expect(page).to_have_url(re.compile(r"/porter-plainte/recapitulatif$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Vos réponses")
     visited.append(_path(page))
+    _settled(page)
     page.get_by_role("link", name="Voir où m'adresser").click()
     expect(page).to_have_url(re.compile(r"/porter-plainte/resultat$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(
