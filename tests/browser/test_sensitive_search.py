@@ -27,6 +27,7 @@ def _result_then_quick_exit_then_back(page: Page, neutral: str) -> None:
     """Open the first result (the page on domestic violence), leave by the quick exit, come Back."""
     page.locator(FIRST_RESULT).first.click()
     expect(page).to_have_url(re.compile(r"/demarches/violences-conjugales$"))
+    page.wait_for_load_state()  # before its script runs, the exit is a plain link, kept in the history
     page.get_by_role("link", name="Quitter rapidement ce site").click()
     expect(page).to_have_url(neutral)
     page.go_back()
