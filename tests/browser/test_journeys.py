@@ -108,6 +108,21 @@ def test_quick_exit_leaves_at_once_and_is_not_in_history(page, watch, app):
     expect(page).to_have_url(re.compile(r"/$"))
 
 
+def test_quick_exit_works_before_the_other_scripts_have_arrived(context, app):
+    """On a slow connection the deferred scripts may still be loading: the exit is already there."""
+    ctx, watch = context
+    neutral = app.config["QUICK_EXIT_URL"]
+    watch.allow(f"{urlsplit(neutral).scheme}://{urlsplit(neutral).netloc}")
+    ctx.route(re.compile(r"/assets/(js/portal|vendor/htmx/htmx|vendor/dsfr/dsfr\.module)"), lambda route: route.abort())
+    page = ctx.new_page()
+    page.goto("/")
+    page.goto("/situations/violences")
+    page.get_by_role("link", name="Quitter rapidement ce site").click()
+    expect(page).to_have_url(neutral)
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/$"))
+
+
 def test_quick_exit_by_pressing_shift_three_times(page, watch, app):
     neutral = app.config["QUICK_EXIT_URL"]
     watch.allow(f"{urlsplit(neutral).scheme}://{urlsplit(neutral).netloc}")
