@@ -29,6 +29,17 @@ REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIXES = {"plainte_en_ligne": "PEL", "visio_plainte": "VIS"}
 
 
+class Refused(Exception):
+    """A step the citizen or the officer cannot take now; ``message`` says why, in French, ``field`` names the
+    form field it belongs to, ``status`` is the HTTP answer (400 bad input, 409 the case's state)."""
+
+    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.status = status
+
+
 def new_reference(kind: str, now: datetime | None = None) -> str:
     """PEL-2026-7K3M9Q: the kind, the year, six random characters (``secrets``: unguessable)."""
     year = (now or datetime.now(UTC)).year

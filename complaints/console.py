@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from agents.models import Agent
 from complaints import offences, statements, visio
-from complaints.cases import record_event, unit_case
+from complaints.cases import Refused, record_event, unit_case
 from complaints.forms import MAX_YEAR, MIN_YEAR, parse_date
 from complaints.models import KINDS, STATUSES, Booking, Case
 from complaints.online import ITEM_TYPES
@@ -48,14 +48,11 @@ REQUEST_FROM = ("en_cours", "complement_demande")
 CLOSE_FROM = ("deposee", "en_cours", "complement_demande", "pv_disponible")
 
 
-class ActionRefused(Exception):
-    """The action cannot be done on this case now; ``message`` says why, in French."""
+class ActionRefused(Refused):
+    """An officer's action that cannot be done on this case now (409 unless a field is wrong)."""
 
     def __init__(self, message: str, status: int = 409, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.field = field
+        super().__init__(message, field, status)
 
 
 class StaleCase(ActionRefused):

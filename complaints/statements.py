@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from complaints.cases import record_event
+from complaints.cases import Refused, record_event
 from complaints.models import STATUSES, Case, Statement
 
 TEXT_MAX_LENGTH = 20000
@@ -24,14 +24,8 @@ COMMENT_MAX_LENGTH = 2000
 RESPONSES = {"validee": "Validé", "corrections": "Corrections demandées"}
 
 
-class StatementRefused(Exception):
-    """What the officer or citizen reads; ``field`` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
+class StatementRefused(Refused):
+    """A statement that cannot be sent or answered now."""
 
 
 def latest(case: Case) -> Statement | None:

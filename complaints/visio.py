@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from accounts.identity import Identity
 from complaints import offences
-from complaints.cases import new_reference, record_event
+from complaints.cases import Refused, new_reference, record_event
 from complaints.forms import parse_time
 from complaints.models import Booking, Case, Draft, HearingSlot, Statement
 from maps.services import station_names
@@ -67,14 +67,8 @@ OUTCOME_IN_PERSON = "en_personne"
 OUTCOME_MINOR = "mineur"
 
 
-class VisioError(Exception):
-    """A refusal the citizen or officer reads; ``field`` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
+class VisioError(Refused):
+    """A hearing that cannot be booked, moved, cancelled or published now."""
 
 
 class SlotTaken(VisioError):

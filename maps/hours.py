@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 DAY_LABELS = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
 MINUTES_PER_DAY = 24 * 60
-PARIS = ZoneInfo("Europe/Paris")
 # Overseas departments and collectivities keep their own clocks.
 TIMEZONES = {
     "971": "America/Guadeloupe", "972": "America/Martinique", "973": "America/Cayenne",

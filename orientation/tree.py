@@ -255,7 +255,7 @@ OUTCOMES: dict[str, Outcome] = {o.id: o for o in (
              "et des gendarmes les examinent et peuvent en faire retirer certains.",),
         primary=Action("Signaler un contenu sur Pharos", _page("pharos")),
         secondary=(
-            Action("Vous êtes personnellement visé : harcèlement en ligne", _page("cyberharcelement"),
+            Action("Vous êtes personnellement visé : cyberharcèlement", _page("cyberharcelement"),
                    "Pharos ne traite pas les échanges privés : une insulte ou une menace qui vous vise se signale "
                    "à la police ou à la gendarmerie."),
             Action("Faire le point sur 17Cyber", _page("17cyber")),
@@ -312,7 +312,7 @@ OUTCOMES: dict[str, Outcome] = {o.id: o for o in (
             CHAT,
             Action("Violences au sein du couple", _page("violences-conjugales"),
                    "Le 3919 écoute et oriente, gratuitement et anonymement."),
-            Action("Harcèlement en ligne", _page("cyberharcelement")),
+            Action("Cyberharcèlement", _page("cyberharcelement")),
             Action("Discrimination", _page("discrimination")),
         ),
         sensitive=True,

@@ -15,7 +15,7 @@ import logging
 from datetime import UTC, datetime
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from accounts.services import current_identity
 from complaints import offences, statements, visio
@@ -243,18 +243,9 @@ def _own_visio_case(reference: str) -> Case:
     return case
 
 
-def _login_first():
-    if not current_user.is_authenticated:
-        return redirect(url_for("accounts.login", next=request.path))
-    return None
-
-
 @bp.get("/visio-plainte/rendez-vous/<reference>")
+@login_required
 def show_booking(reference: str):
-    mark_sensitive()
-    needed = _login_first()
-    if needed is not None:
-        return needed
     case = _own_visio_case(reference)
     return private_page("complaints/visio/booking.html", case=case, hearing=hearing_of(case),
                         status_label=STATUSES.get(case.status, case.status), offence_label=offences.label(case.offence),
@@ -262,10 +253,8 @@ def show_booking(reference: str):
 
 
 @bp.get("/visio-plainte/rendez-vous/<reference>/agenda.ics")
+@login_required
 def download_calendar(reference: str):
-    needed = _login_first()
-    if needed is not None:
-        return needed
     case = _own_visio_case(reference)
     hearing = (case.details or {}).get("hearing")
     if not hearing:
@@ -308,11 +297,8 @@ def _changeable_booking(reference: str, now: datetime, verb: str):
 
 @bp.route("/visio-plainte/rendez-vous/<reference>/annulation", methods=["GET", "POST"])
 @limiter.limit("10 per hour", key_func=account_key, methods=["POST"])
+@login_required
 def cancel_booking(reference: str):
-    mark_sensitive()
-    needed = _login_first()
-    if needed is not None:
-        return needed
     now = _now()
     case, booking, answer = _changeable_booking(reference, now, "annuler")
     if answer is not None:
@@ -341,11 +327,8 @@ def _moving_page(case: Case, unit: Station, now: datetime, page: int = 1, status
 
 @bp.route("/visio-plainte/rendez-vous/<reference>/deplacement", methods=["GET", "POST"])
 @limiter.limit("20 per hour", key_func=account_key, methods=["POST"])
+@login_required
 def reschedule_booking(reference: str):
-    mark_sensitive()
-    needed = _login_first()
-    if needed is not None:
-        return needed
     now = _now()
     case, booking, answer = _changeable_booking(reference, now, "déplacer")
     if answer is not None:
@@ -379,10 +362,8 @@ def reschedule_booking(reference: str):
 
 
 @bp.get("/mon-espace/dossiers/<reference>/pv")
+@login_required
 def show_statement(reference: str):
-    needed = _login_first()
-    if needed is not None:
-        return needed
     case = own_case(reference)
     return private_page("complaints/visio/statement.html", case=case, statement_errors={}, statement_values={},
                         done=request.args.get("fait"))
@@ -390,10 +371,8 @@ def show_statement(reference: str):
 
 @bp.post("/mon-espace/dossiers/<reference>/pv")
 @limiter.limit("30 per hour", key_func=account_key)
+@login_required
 def answer_statement(reference: str):
-    needed = _login_first()
-    if needed is not None:
-        return needed
     case = own_case(reference)
     version = request.form.get("version", "")
     decision = request.form.get("decision", "")

@@ -7,7 +7,8 @@ from datetime import date, datetime
 
 import pytest
 
-from maps.hours import PARIS, Schedule, parse_dila_opening, parse_gendarmerie_hours, timezone_for
+from maps.hours import Schedule, parse_dila_opening, parse_gendarmerie_hours, timezone_for
+from portal.dates import PARIS
 from tests.conftest import DATA_DIR
 
 SAMPLES = json.loads((DATA_DIR / "stations" / "format_samples_horaires_officiels.json").read_text())

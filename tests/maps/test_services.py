@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from maps import services
-from maps.hours import PARIS
 from maps.models import Station
 from maps.places import PlaceError
 from maps.services import department_records, nearest_stations
+from portal.dates import PARIS
 from portal.extensions import db
 
 SUNDAY = datetime(2026, 11, 22, tzinfo=PARIS)  # a Sunday
