@@ -18,6 +18,7 @@ import catalogue.cli
 import catalogue.views
 import complaints
 import complaints.views
+import editorial
 import maps.cli
 import maps.services
 import maps.views
@@ -27,7 +28,7 @@ import portal.views
 import search.cli
 import search.services
 import search.views
-from portal import assets, compression, crypto, errors, extensions, logs, security, templating
+from portal import assets, compression, crypto, errors, extensions, logs, outbox, security, templating  # noqa: F401
 from portal.config import load_settings
 from search.engine import SearchUnavailable
 
@@ -46,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     agents.init_app(app)
     complaints.init_app(app)
     orientation.init_app(app)
+    editorial.init_app(app)
     catalogue.init_app(app)
     search.services.init_app(app)
     app.extensions["maps"] = maps.services.FinderCache()

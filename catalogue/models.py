@@ -11,7 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 
 KINDS = ("procedure", "fiche")
-STATUSES = ("draft", "published")
+# draft: not shown (a fiche gone from DILA's feed, a procedure not yet published); retired: withdrawn by
+# editors, its address says where to go instead; hidden: a service-public.fr fiche editors chose not to show.
+STATUSES = ("draft", "published", "retired", "hidden")
 
 # Ways a procedure can be done, with the words citizens read.
 CHANNELS = {
@@ -93,7 +95,10 @@ class Procedure(db.Model):
     source_date: Mapped[date | None] = mapped_column(Date)
     fiche_type: Mapped[str | None] = mapped_column(String(100))
     breadcrumb: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A fiche: the entry that replaces it (shown with a notice). A retired procedure: where its address leads.
     superseded_by: Mapped[str | None] = mapped_column(String(80))
+    # A retired procedure without a replacement: what its page tells the citizen instead.
+    retired_note: Mapped[str | None] = mapped_column(Text)
     notices: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
 
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -170,6 +175,8 @@ class LifeEvent(db.Model):
     icon: Mapped[str | None] = mapped_column(String(80))
     position: Mapped[int] = mapped_column(Integer, default=0)
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "published" or "retired" (no longer in the menu; its address says so).
+    status: Mapped[str] = mapped_column(String(16), default="published", server_default="published")
     content_hash: Mapped[str] = mapped_column(String(64), default="")
 
     procedure_links: Mapped[list[LifeEventProcedure]] = relationship(

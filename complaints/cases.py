@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from accounts.identity import Identity
 from accounts.mail import MailUnavailable, send_mail
 from complaints.models import Case, CaseEvent
+from portal.errors import Refused  # noqa: F401  (complaints' modules take it from here)
 from portal.extensions import db, end_reads
 
 log = logging.getLogger(__name__)
@@ -27,17 +28,6 @@ log = logging.getLogger(__name__)
 # Crockford-like alphabet: no 0/O, 1/I/L, U; six characters give 31**6 ≈ 887 million references a year.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIXES = {"plainte_en_ligne": "PEL", "visio_plainte": "VIS"}
-
-
-class Refused(Exception):
-    """A step the citizen or the officer cannot take now; ``message`` says why, in French, ``field`` names the
-    form field it belongs to, ``status`` is the HTTP answer (400 bad input, 409 the case's state)."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
 
 
 def new_reference(kind: str, now: datetime | None = None) -> str:

@@ -33,6 +33,18 @@ class UserError(Exception):
         self.message = message
 
 
+class Refused(Exception):
+    """A step an agent or a citizen cannot take now; ``message`` says why, in French, ``field`` names the
+    form field it belongs to, ``status`` is the HTTP answer (400 bad input, 403 not theirs to take,
+    409 the object's state or a concurrent change)."""
+
+    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.status = status
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 

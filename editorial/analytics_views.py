@@ -1,0 +1,1 @@
+"""The editors' search analytics pages (placeholder: being written)."""
