@@ -33,6 +33,19 @@ ACTION_LABELS = {
     "statement.send": "Procès-verbal envoyé",
     "slot.publish": "Créneaux publiés",
     "slot.remove": "Créneau retiré de l'agenda",
+    "content.draft": "Brouillon enregistré",
+    "content.submit": "Envoyé en relecture",
+    "content.approve": "Approuvé",
+    "content.reject": "Renvoyé au rédacteur",
+    "content.publish": "Publié",
+    "content.schedule": "Publication programmée",
+    "content.unschedule": "Programmation annulée",
+    "content.abandon": "Brouillon abandonné",
+    "content.restore": "Ancienne version restaurée en brouillon",
+    "content.retire": "Retrait préparé",
+    "fiche.hide": "Fiche masquée",
+    "fiche.show": "Fiche de nouveau affichée",
+    "analytics.export": "Statistiques de recherche exportées",
 }
 # How the journal names the objects (``target_type``): never the code itself.
 TARGET_LABELS = {
@@ -41,6 +54,12 @@ TARGET_LABELS = {
     "unit": "Unité",
     "agent": "Agent n°",
     "proconnect": "Agent n°",  # a sign-in through ProConnect: the agent's number, "(par ProConnect)" after it
+    "procedure": "Démarche",
+    "life_event": "Situation",
+    "search_rule": "Règle de recherche",
+    "fiche": "Fiche",
+    "revision": "Révision n°",
+    "analytics": "Statistiques",
 }
 PAGE_SIZE = 50
 

@@ -20,6 +20,7 @@ from catalogue import services as catalogue
 from catalogue.models import LifeEvent, Procedure
 from portal import health
 from portal.errors import error_response
+from search import analytics
 from search.engine import Document, Hit, SearchEngine, SearchResults, SearchUnavailable, clean_query
 from search.highlight import highlight_words
 from search.privacy import install_log_filter
@@ -94,6 +95,7 @@ def init_app(app: Flask) -> None:
         log.error("search unavailable: %s", type(exc).__name__)
         return error_response(503, "La recherche est momentanément indisponible. Réessayez dans quelques minutes.")
     install_log_filter()  # no query in the request log of Werkzeug's server
+    analytics.init_app(app)  # roll-up and purge of the search analytics (periodic tasks)
 
 
 def engine() -> SearchEngine:
