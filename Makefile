@@ -47,18 +47,19 @@ scripts/lighthouse/node_modules/.installed: scripts/lighthouse/package-lock.json
 	npm ci --prefix scripts/lighthouse --no-audit --no-fund --silent
 	touch $@
 
-# Database schema, catalogue, fiches, units, the demo officer of a Le Mans unit (development only:
-# `flask agents demo` refuses elsewhere), then the search index if missing or stale.
+# Database schema, catalogue, fiches, the initial search rules, units, the demo officer of a Le Mans unit
+# (development only: `flask agents demo` refuses elsewhere), then the search index if missing or stale.
 data: setup
 	$(FLASK) db upgrade
 	$(FLASK) catalogue load
 	$(FLASK) catalogue import-fiches
+	$(FLASK) search load-rules
 	$(FLASK) maps load
 	$(FLASK) agents demo
 	$(FLASK) search ensure
 
-# The portal and the local FranceConnect, under gunicorn as in production
-# (no access log: search queries can be personal). LOCAL_FC_PORT overrides 5001.
+# The portal and the local FranceConnect, under gunicorn as in production (no access log: search
+# queries can be personal), and the search worker beside them. LOCAL_FC_PORT overrides 5001.
 run: data
 	$(DEV_ENV) PORT=$(PORT) $(BIN)/python scripts/run_dev.py
 

@@ -295,6 +295,16 @@ def sign_out():
     return response
 
 
+# The back office's pages (editorial), for editors, reviewers and administrators.
+EDITORIAL_LINKS = (
+    ("editorial.dashboard", "Contenus",
+     "Rédiger, relire et publier les démarches et les situations ; masquer ou rattacher les fiches."),
+    ("editorial.rule_list", "Règles de recherche", "Synonymes, meilleures réponses et résultats à repousser."),
+    ("editorial.analytics", "Statistiques de recherche",
+     "Ce que les citoyens recherchent, et ce qu'ils ne trouvent pas."),
+)
+
+
 @bp.get("/")
 @require_role()
 def home():
@@ -308,6 +318,10 @@ def home():
         if "console.agenda" in views:
             links.append(("Agenda des visio-plaintes", url_for("console.agenda"),
                           "Les créneaux publiés et les rendez-vous pris."))
+    if any(agent.has_role(role) for role in ("editor", "reviewer", "admin")):
+        for endpoint, label, description in EDITORIAL_LINKS:
+            if endpoint in views:
+                links.append((label, url_for(endpoint), description))
     if agent.has_role("admin"):
         links.append(("Journal d'audit", url_for("agents.journal"),
                       "Qui a fait quoi, et quand, dans l'espace agents."))

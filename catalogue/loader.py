@@ -1,9 +1,18 @@
 """Load the catalogue into the database: the portal's content files and the service-public.fr fiches.
 
-Both loaders are idempotent: each entry carries a hash of its content, and an
-entry whose hash has not changed is left alone (its ``updated_at`` included).
-Entries that disappear from the source are unpublished, not deleted, so that
-links and later records pointing at them stay valid. Neither loader commits:
+The content files (``catalogue/content/``) are the **initial content**: an
+institution, procedure or life event is created from them only when the
+database does not have it, and never updated nor unpublished afterwards,
+since editors change the catalogue in the back office (``editorial``) and a
+restart must never undo their work.
+
+The fiches are DILA's: each import brings them up to date with the feed
+(each carries a hash of its content, an unchanged one is left alone),
+unpublishes those gone from it (not deleted, so links and records pointing
+at them stay valid), and never shows again a fiche editors hid.
+
+Every entry created or changed is announced in the outbox (``portal.outbox``),
+in the same transaction, for the search indexers. Neither loader commits:
 the caller (a CLI command, a test) owns the transaction.
 """
 
@@ -32,6 +41,7 @@ from catalogue.models import (
     RelatedProcedure,
 )
 from catalogue.text import clean_fiche_text, first_paragraph
+from portal import outbox
 from portal.redirects import local_path
 from portal.text import fold
 
@@ -76,22 +86,54 @@ class ContentError(ValueError):
     """The content files are inconsistent; the message lists every problem found."""
 
 
+# The CLI lists at most this many ids of each kind of change.
+LISTED_IDS = 20
+
+
 @dataclass
 class LoadReport:
+    """What a load did. Content files: ``created`` and ``existing`` (procedures), ``created_events``,
+    ``created_institutions``. Fiches: ``created`` (added), ``updated`` (changed), ``unpublished``
+    (withdrawn from the feed), ``unchanged``, ``skipped``."""
+
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
     unpublished: list[str] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)
+    existing: int = 0
+    created_events: list[str] = field(default_factory=list)
+    created_institutions: list[str] = field(default_factory=list)
 
-    def summary(self, what: str) -> str:
-        parts = [
-            f"{what}: {len(self.created)} créé(s), {len(self.updated)} mis à jour, "
-            f"{self.unchanged} inchangé(s), {len(self.unpublished)} dépublié(s)"
+    def content_summary(self) -> str:
+        lines = [
+            f"Démarches du portail : {len(self.created)} créée(s), {self.existing} déjà en base",
+            f"Situations : {len(self.created_events)} créée(s)",
+            f"Institutions : {len(self.created_institutions)} créée(s)",
         ]
+        if self.created:
+            lines.append(_listed("  créées", self.created))
+        lines.append("Les fichiers ne modifient jamais un contenu déjà en base (il se modifie dans l'espace agents).")
+        return "\n".join(lines)
+
+    def fiches_summary(self) -> str:
+        lines = [
+            f"Fiches Service-Public.fr : {len(self.created)} ajoutée(s), {len(self.updated)} modifiée(s), "
+            f"{len(self.unpublished)} retirée(s) du flux, {self.unchanged} inchangée(s)"
+        ]
+        for label, ids in (("ajoutées", self.created), ("modifiées", self.updated),
+                           ("retirées", self.unpublished)):
+            if ids:
+                lines.append(_listed(f"  {label}", ids))
         for reason, count in sorted(self.skipped.items()):
-            parts.append(f"  ignoré(s) — {reason} : {count}")
-        return "\n".join(parts)
+            lines.append(f"  ignorée(s) — {reason} : {count}")
+        return "\n".join(lines)
+
+
+def _listed(label: str, ids: list[str]) -> str:
+    shown = ", ".join(ids[:LISTED_IDS])
+    more = f" … et {len(ids) - LISTED_IDS} autre(s)" if len(ids) > LISTED_IDS else ""
+    return f"{label} : {shown}{more}"
 
 
 def _apply(row: Procedure, values: dict, digest: str, now: datetime) -> None:
@@ -101,15 +143,16 @@ def _apply(row: Procedure, values: dict, digest: str, now: datetime) -> None:
     row.updated_at = now
 
 
-def _unpublish_missing(existing: dict[str, Procedure], kept: set[str], report: LoadReport,
+def _unpublish_missing(session: Session, existing: dict[str, Procedure], kept: set[str], report: LoadReport,
                        now: datetime) -> None:
-    """Entries gone from their source stop being shown but stay referable."""
+    """Fiches gone from the feed stop being shown but stay referable (a hidden one stays hidden)."""
     for slug, row in existing.items():
         if slug not in kept and row.status == "published":
             row.status = "draft"
             row.content_hash = ""
             row.updated_at = now
             report.unpublished.append(slug)
+            outbox.emit(session, outbox.ENTRY, slug)
 
 
 def content_hash(data: Any) -> str:
@@ -217,76 +260,69 @@ def _text(value: Any, fold: bool = False) -> str | None:
 
 
 def load_content(session: Session, content_dir: Path = CONTENT_DIR) -> LoadReport:
-    """Synchronise institutions, the portal's procedures and the life events with the files."""
+    """Create the institutions, procedures and life events of the files that the database does not have.
+
+    What the database has is left exactly as it is: editors may have changed,
+    retired or reordered it. A procedure created here is linked to the related
+    procedures and life events that exist; a life event created here lists the
+    procedures that exist.
+    """
     institutions_data, procedures_data, events_data = read_content(content_dir)
     report = LoadReport()
     now = datetime.now(UTC)
 
     institutions = {i.slug: i for i in session.scalars(select(Institution))}
     for data in institutions_data:
-        inst = institutions.get(data["slug"])
-        if inst is None:
-            inst = Institution(slug=data["slug"])
-            session.add(inst)
-            institutions[data["slug"]] = inst
-        inst.name = data["name"]
-        inst.url = data.get("url")
-
-    existing = {
-        p.slug: p for p in session.scalars(select(Procedure).where(Procedure.kind == "procedure"))
-    }
-    for entry in procedures_data:
-        digest = content_hash(entry)
-        proc = existing.get(entry["slug"])
-        if proc is not None and proc.content_hash == digest:
-            report.unchanged += 1
+        if data["slug"] in institutions:
             continue
-        values = _procedure_values(entry, institutions)
-        if proc is None:
-            proc = Procedure(slug=entry["slug"])
-            session.add(proc)
-            existing[entry["slug"]] = proc
-            report.created.append(entry["slug"])
-        else:
-            report.updated.append(entry["slug"])
-        _apply(proc, values, digest, now)
+        inst = Institution(slug=data["slug"], name=data["name"], url=data.get("url"))
+        session.add(inst)
+        institutions[data["slug"]] = inst
+        report.created_institutions.append(data["slug"])
+
+    # Every entry, fiches included: a slug taken by anything is never created again.
+    ids: dict[str, int] = {slug: id_ for slug, id_ in session.execute(select(Procedure.slug, Procedure.id))}
+    created: dict[str, Procedure] = {}
+    for entry in procedures_data:
+        if entry["slug"] in ids:
+            report.existing += 1
+            continue
+        proc = Procedure(slug=entry["slug"])
+        session.add(proc)
+        _apply(proc, _procedure_values(entry, institutions), content_hash(entry), now)
+        created[entry["slug"]] = proc
+        report.created.append(entry["slug"])
     session.flush()
+    ids.update((slug, proc.id) for slug, proc in created.items())
 
-    changed = set(report.created) | set(report.updated)
     for entry in procedures_data:
-        if entry["slug"] not in changed:
+        proc = created.get(entry["slug"])
+        if proc is None:
             continue
-        proc = existing[entry["slug"]]
         proc.related_links = [
-            RelatedProcedure(related_id=existing[slug].id, position=i)
-            for i, slug in enumerate(entry.get("related", []))
+            RelatedProcedure(related_id=ids[slug], position=i)
+            for i, slug in enumerate(entry.get("related", [])) if slug in ids
         ]
-
-    _unpublish_missing(existing, {e["slug"] for e in procedures_data}, report, now)
+        outbox.emit(session, outbox.ENTRY, entry["slug"])
 
     events = {e.slug: e for e in session.scalars(select(LifeEvent))}
+    # A new event goes after those already there (in the files' order on an empty database).
+    next_position = max((e.position for e in events.values()), default=-1) + 1
     for position, data in enumerate(events_data):
-        digest = content_hash([position, data])
-        event = events.get(data["slug"])
-        if event is not None and event.content_hash == digest:
+        if data["slug"] in events:
             continue
-        if event is None:
-            event = LifeEvent(slug=data["slug"])
-            session.add(event)
-        event.title = data["title"]
-        event.summary = data.get("summary", "")
-        event.icon = data.get("icon")
-        event.sensitive = bool(data.get("sensitive", False))
-        event.position = position
-        event.content_hash = digest
+        event = LifeEvent(
+            slug=data["slug"], title=data["title"], summary=data.get("summary", ""), icon=data.get("icon"),
+            sensitive=bool(data.get("sensitive", False)), status="published",
+            position=next_position, content_hash=content_hash([position, data]),
+        )
+        next_position += 1
         event.procedure_links = [
-            LifeEventProcedure(procedure_id=existing[slug].id, position=i)
-            for i, slug in enumerate(data.get("procedures", []))
+            LifeEventProcedure(procedure_id=ids[slug], position=i)
+            for i, slug in enumerate(data.get("procedures", [])) if slug in ids
         ]
-    wanted = {e["slug"] for e in events_data}
-    for slug, event in events.items():
-        if slug not in wanted:
-            session.delete(event)
+        session.add(event)
+        report.created_events.append(data["slug"])
     session.flush()
     return report
 
@@ -355,7 +391,11 @@ def _fiche_values(fiche: dict, settings: dict) -> dict:
 
 
 def import_fiches(session: Session, data_dir: Path, content_dir: Path = CONTENT_DIR) -> LoadReport:
-    """Import the service-public.fr fiches as ``kind="fiche"`` entries whose slug is the fiche id."""
+    """Import the service-public.fr fiches as ``kind="fiche"`` entries whose slug is the fiche id.
+
+    A fiche editors hid keeps its status (its text is still brought up to date, so showing it again shows
+    DILA's current text). Every fiche added, changed or withdrawn is announced in the outbox.
+    """
     settings = _fiche_settings(content_dir)
     report = LoadReport()
     now = datetime.now(UTC)
@@ -387,7 +427,10 @@ def import_fiches(session: Session, data_dir: Path, content_dir: Path = CONTENT_
             report.created.append(fiche_id)
         else:
             report.updated.append(fiche_id)
+            if row.status == "hidden":
+                values = {**values, "status": "hidden"}
         _apply(row, values, digest, now)
-    _unpublish_missing(existing, seen, report, now)
+        outbox.emit(session, outbox.ENTRY, fiche_id)
+    _unpublish_missing(session, existing, seen, report, now)
     session.flush()
     return report

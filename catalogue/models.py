@@ -127,7 +127,8 @@ class Procedure(db.Model):
 
     @property
     def life_events(self) -> list[LifeEvent]:
-        return sorted((link.life_event for link in self.life_event_links), key=lambda e: e.position)
+        return sorted((link.life_event for link in self.life_event_links if link.life_event.status == "published"),
+                      key=lambda e: e.position)
 
     @property
     def channel_labels(self) -> list[str]:

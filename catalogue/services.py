@@ -25,6 +25,21 @@ def entry_url(entry: Procedure | None = None, *, kind: str | None = None, slug: 
     return url_for(endpoint, slug=slug, _external=external)
 
 
+# The sections of a procedure's page, in order: (heading, field); each field is restricted Markdown.
+SECTIONS = (
+    ("Pour qui ?", "for_whom"),
+    ("Dans quels cas ?", "conditions"),
+    ("Comment faire ?", "steps"),
+    ("Ce qu'il faut préparer", "documents"),
+    ("Délais et coût", "delays_cost"),
+)
+
+
+def sections(entry: Procedure) -> list[tuple[str, str | None]]:
+    """The page's sections with their text (the procedure page and the editors' preview)."""
+    return [(heading, getattr(entry, field)) for heading, field in SECTIONS]
+
+
 def published(session: Session, slug: str) -> Procedure | None:
     return session.scalars(
         select(Procedure)
@@ -60,11 +75,22 @@ def own_procedures(session: Session) -> list[Procedure]:
     )
 
 
+def retired(session: Session, slug: str) -> Procedure | None:
+    """A procedure editors withdrew: its address says where to go instead (never a hidden fiche)."""
+    return session.scalars(
+        select(Procedure).where(Procedure.slug == slug, Procedure.status == "retired")
+    ).first()
+
+
 def life_events(session: Session) -> list[LifeEvent]:
-    return list(session.scalars(select(LifeEvent).order_by(LifeEvent.position)))
+    """The life events citizens are offered (not the retired ones), in the editors' order."""
+    return list(session.scalars(
+        select(LifeEvent).where(LifeEvent.status == "published").order_by(LifeEvent.position)
+    ))
 
 
 def life_event(session: Session, slug: str) -> LifeEvent | None:
+    """A life event, published or retired (the page of a retired one says so, with a 410)."""
     return session.scalars(
         select(LifeEvent)
         .where(LifeEvent.slug == slug)

@@ -26,13 +26,6 @@ from portal.security import mark_sensitive
 bp = Blueprint("catalogue", __name__)
 
 API_PAGE_SIZE = 100
-SECTIONS = (
-    ("Pour qui ?", "for_whom"),
-    ("Dans quels cas ?", "conditions"),
-    ("Comment faire ?", "steps"),
-    ("Ce qu'il faut préparer", "documents"),
-    ("Délais et coût", "delays_cost"),
-)
 
 
 # The portal's own online services shown on the home page, in this order.
@@ -53,6 +46,10 @@ def life_event(slug: str):
     event = services.life_event(db.session, slug)
     if event is None:
         abort(404)
+    if event.status != "published":
+        return _gone("Cette situation n'est plus proposée",
+                     "Les démarches qu'elle regroupait restent accessibles par la recherche "
+                     "ou depuis les autres situations.")
     if event.sensitive:
         mark_sensitive()
     return render_template("catalogue/life_event.html", event=event)
@@ -79,20 +76,35 @@ def index():
     )
 
 
+def _gone(title: str, note: str | None):
+    """410: the address existed and was withdrawn on purpose (search engines drop it), with where to go."""
+    return render_template("catalogue/gone.html", title=title, note=note), 410
+
+
+def _retired_or_404(slug: str):
+    """A retired procedure: 301 to its replacement while that is published, else the 410 page; else 404."""
+    entry = services.retired(db.session, slug)
+    if entry is None:
+        abort(404)
+    replacement = services.published(db.session, entry.superseded_by) if entry.superseded_by else None
+    if replacement is not None:
+        return redirect(services.entry_url(replacement), 301)
+    return _gone("Cette démarche n'existe plus", entry.retired_note)
+
+
 @bp.get("/demarches/<slug>")
 def procedure(slug: str):
     entry = services.published(db.session, slug)
     if entry is None:
-        abort(404)
+        return _retired_or_404(slug)
     if entry.is_fiche:
         return redirect(services.entry_url(entry), 301)
     if entry.sensitive:
         mark_sensitive()
-    sections = [(heading, getattr(entry, field)) for heading, field in SECTIONS]
     return render_template(
         "catalogue/procedure.html",
         entry=entry,
-        sections=sections,
+        sections=services.sections(entry),
         sources=services.resolve_sources(db.session, entry.sources),
     )
 
@@ -120,8 +132,8 @@ def start(slug: str):
 @bp.get("/fiches/<slug>")
 def fiche(slug: str):
     entry = services.published(db.session, slug)
-    if entry is None:
-        abort(404)
+    if entry is None:  # a hidden fiche too: 404, as if it had never been imported
+        return _retired_or_404(slug)
     if not entry.is_fiche:
         return redirect(services.entry_url(entry), 301)
     if entry.sensitive:  # service-public.fr fiches on violence (catalogue.loader.fiche_is_sensitive)

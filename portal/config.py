@@ -256,6 +256,15 @@ def _encryption_settings(settings: dict, production: bool, problems: list[str]) 
                         "`flask complaints new-key` en crée une).")
 
 
+def _analytics_settings(settings: dict, problems: list[str]) -> None:
+    """k-anonymity needs k of 2 at least: with 1, a query typed by a single person would be shown."""
+    if int(settings["ANALYTICS_MIN_VISITORS"]) < 2:
+        problems.append("ANALYTICS_MIN_VISITORS : 2 au moins (5 par défaut) ; en dessous, une recherche tapée "
+                        "par une seule personne serait montrée aux rédacteurs.")
+    if int(settings["ANALYTICS_RETENTION_DAYS"]) < 1:
+        problems.append("ANALYTICS_RETENTION_DAYS : 1 jour au moins (30 par défaut).")
+
+
 def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None = None) -> dict:
     instance = Path(instance_path)
     env = os.environ
@@ -348,6 +357,11 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         # Retention (flask complaints purge): unsubmitted drafts, then closed cases, in days.
         "DRAFT_RETENTION_DAYS": int(env.get("DRAFT_RETENTION_DAYS", "30")),
         "CLOSED_CASE_RETENTION_DAYS": int(env.get("CLOSED_CASE_RETENTION_DAYS", "180")),
+        # Search analytics (search/analytics.py): raw searches (scrubbed query, day, visitor key) are kept this
+        # many days, their daily counts stay; editors see a query only once this many distinct visitors typed
+        # it (summed day by day over the period shown). 2 at least.
+        "ANALYTICS_RETENTION_DAYS": int(env.get("ANALYTICS_RETENTION_DAYS", "30")),
+        "ANALYTICS_MIN_VISITORS": int(env.get("ANALYTICS_MIN_VISITORS", "5")),
         # The video service of visio-plainte hearings, outside the portal: {room} is replaced by the
         # booking's own unguessable room name.
         "VIDEO_URL_TEMPLATE": env.get("VIDEO_URL_TEMPLATE", "https://visio.invalid/{room}"),
@@ -385,6 +399,7 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
     _map_tiles_settings(settings, problems)
     _video_url_settings(settings, production, problems)
     _encryption_settings(settings, production, problems)
+    _analytics_settings(settings, problems)
     if production:
         problems += _production_problems(settings, "TRUSTED_PROXIES" in env or "TRUSTED_PROXIES" in overrides)
     if problems:

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""``make run``: the portal and the local FranceConnect, side by side, stopped together.
+"""``make run``: the portal, the local FranceConnect and the search worker, side by side, stopped together.
 
 The portal is served by gunicorn with gunicorn.conf.py, the settings of
 production (threaded workers, no access log), on $PORT (default 5000); the
 local FranceConnect by gunicorn too, in 1 process that is never recycled
-(its codes and tokens live in memory), on $LOCAL_FC_PORT (default 5001).
-Ctrl+C stops both.
+(its codes and tokens live in memory), on $LOCAL_FC_PORT (default 5001);
+``flask search worker`` applies publications to the search index and runs the
+periodic tasks (scheduled publications...), as one worker per host does in
+production. Ctrl+C stops all three.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def main() -> int:
         subprocess.Popen([*gunicorn, "--workers", "1", "--threads", "4", "--max-requests", "0",
                           "--bind", f"127.0.0.1:{fc_port}", "local_franceconnect:create_app()"], cwd=ROOT, env=env),
         subprocess.Popen([*gunicorn, "--bind", f"127.0.0.1:{port}", "app:create_app()"], cwd=ROOT, env=env),
+        subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "search", "worker"], cwd=ROOT, env=env),
     ]
     print(f"Portail citoyen : {env['PUBLIC_URL']}  —  FranceConnect local : http://127.0.0.1:{fc_port}/api/v2",
           flush=True)
@@ -54,7 +57,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        # If either stops, stop the other: half a development setup is worse than none.
+        # If one stops, stop the others: half a development setup is worse than none.
         while all(p.poll() is None for p in processes):
             try:
                 processes[0].wait(timeout=0.5)

@@ -1,4 +1,4 @@
-"""``flask search ...``: build the index, score the search, measure it."""
+"""``flask search ...``: build the index, keep it in step, load the initial rules, score the search, measure it."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 from search import services
-from search.evaluation import evaluate, read_queries
+from search.evaluation import compare, evaluate, read_queries
+from search.tuning import current_tuning, load_initial_rules, pending_rule_changes, tuning_with
+from search.worker import DEFAULT_INTERVAL, Worker, WorkerBusy
 
-search_cli = AppGroup("search", help="Index et qualité de la recherche.")
+search_cli = AppGroup("search", help="Index, réglages et qualité de la recherche.")
 
 
 @search_cli.command("ensure")
@@ -21,6 +23,8 @@ def ensure_command() -> None:
     report = services.ensure_index(db.session, services.engine())
     if report.rebuilt:
         click.echo(f"Index reconstruit : {report.documents} documents en {report.seconds:.1f} s")
+    elif report.tuning_updated:
+        click.echo(f"Index à jour : {report.documents} documents ; réglages de la recherche réécrits")
     else:
         click.echo(f"Index à jour : {report.documents} documents")
 
@@ -32,14 +36,52 @@ def rebuild_command() -> None:
     click.echo(f"Index reconstruit : {report.documents} documents en {report.seconds:.1f} s")
 
 
+@search_cli.command("load-rules")
+def load_rules_command() -> None:
+    """Create the rules of synonyms.yaml and best_bets.yaml that the database does not have yet."""
+    report = load_initial_rules(db.session)
+    db.session.commit()
+    click.echo(report.format())
+
+
+@search_cli.command("worker")
+@click.option("--once", is_flag=True, help="Un seul passage (rattrapage), puis s'arrêter.")
+@click.option("--interval", type=click.FloatRange(min=0.05), default=DEFAULT_INTERVAL, show_default=True,
+              help="Secondes entre deux passages.")
+def worker_command(once: bool, interval: float) -> None:
+    """Keep this host's index in step with the outbox, and run the periodic tasks (one per host)."""
+    worker = Worker(current_app._get_current_object(), interval=interval)
+    try:
+        with worker.exclusive():
+            if once:
+                click.echo(worker.run_once().format())
+            else:
+                worker.run_forever()
+    except WorkerBusy as exc:
+        raise click.ClickException(
+            f"Un indexeur tourne déjà sur cet hôte pour l'index {exc} : un seul à la fois.") from exc
+
+
 @search_cli.command("eval")
 @click.option("--file", "path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Fichier TSV requête → slugs acceptés (par défaut SEARCH_EVAL_FILE).")
-def eval_command(path: Path | None) -> None:
-    """Print top-1 hit rate, MRR@10 and the misses on an evaluation file."""
+@click.option("--pending", is_flag=True,
+              help="Comparer avant et après les règles en attente de publication (à relire, approuvées, programmées).")
+def eval_command(path: Path | None, pending: bool) -> None:
+    """Print top-1 hit rate, MRR@10 and the misses on an evaluation file, with the published rules."""
     path = path or Path(current_app.config["SEARCH_EVAL_FILE"])
-    report = evaluate(services.engine(), read_queries(path))
-    click.echo(report.format())
+    queries = read_queries(path)
+    published = current_tuning(db.session)
+    if not pending:
+        click.echo(evaluate(services.engine(), queries, published).format())
+        return
+    changes = pending_rule_changes(db.session)
+    if not changes:
+        click.echo("Aucune règle en attente de publication (à relire, approuvée ou programmée).")
+        click.echo(evaluate(services.engine(), queries, published).format())
+        return
+    click.echo(f"Règles en attente : {len(changes)} ({', '.join(changes)})")
+    click.echo(compare(services.engine(), queries, published, tuning_with(db.session, changes)).format())
 
 
 @search_cli.command("bench")

@@ -1,4 +1,4 @@
-"""Search quality on labelled citizen queries: top-1 hit rate and MRR@10."""
+"""Search quality on labelled citizen queries: top-1 hit rate and MRR@10, and what pending rules would change."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from search.engine import SearchEngine
+from search.vocabulary import Tuning
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,42 @@ def read_queries(path: Path) -> list[LabelledQuery]:
     return queries
 
 
-def evaluate(engine: SearchEngine, queries: list[LabelledQuery]) -> EvalReport:
+def evaluate(engine: SearchEngine, queries: list[LabelledQuery], tuning: Tuning | None = None) -> EvalReport:
+    """Score ``queries``; with ``tuning``, as these rules would rank them (else the index's own tuning)."""
     report = EvalReport()
     for labelled in queries:
-        results = engine.search(labelled.query, limit=10)
+        results = engine.search(labelled.query, limit=10, tuning=tuning)
         report.outcomes.append(Outcome(labelled, tuple(h.slug for h in results.hits)))
     return report
+
+
+@dataclass
+class Comparison:
+    """The same queries scored with the published rules and with the pending changes."""
+
+    before: EvalReport
+    after: EvalReport
+
+    @property
+    def changed(self) -> list[tuple[Outcome, Outcome]]:
+        return [(b, a) for b, a in zip(self.before.outcomes, self.after.outcomes, strict=True)
+                if b.rank != a.rank]
+
+    def format(self) -> str:
+        lines = [
+            f"Requêtes : {len(self.before.outcomes)}",
+            f"Avant (règles publiées)          : Top-1 {self.before.top1:.3f} ; MRR@10 {self.before.mrr:.3f}",
+            f"Après (avec les règles en attente) : Top-1 {self.after.top1:.3f} ; MRR@10 {self.after.mrr:.3f}",
+        ]
+        if self.changed:
+            lines.append("Requêtes dont le rang de la bonne réponse change (avant → après) :")
+            for b, a in self.changed:
+                lines.append(f"  {b.query.query!r} : {b.rank or '-'} → {a.rank or '-'}"
+                             f" ; obtenu {', '.join(a.ranked[:3]) or 'rien'}")
+        else:
+            lines.append("Aucune requête ne change de rang.")
+        return "\n".join(lines)
+
+
+def compare(engine: SearchEngine, queries: list[LabelledQuery], before: Tuning, after: Tuning) -> Comparison:
+    return Comparison(evaluate(engine, queries, before), evaluate(engine, queries, after))

@@ -1,8 +1,11 @@
 """The search service: from the catalogue to the index, and from a query to results.
 
 The database is the source of truth and the index a rebuildable cache. The
-index records the catalogue fingerprint it was built from; ``ensure_index``
-rebuilds only when that fingerprint or the index format changed.
+index records the fingerprint of the catalogue and of the tuning it was built
+from; ``ensure_index`` rebuilds only when the catalogue's part or the index
+format changed, and rewrites the tuning alone when only the rules changed.
+Between two ``ensure``, the indexer (search.indexer, ``flask search worker``)
+keeps the index in step from the outbox.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,13 +22,22 @@ from sqlalchemy.orm import Session
 
 from catalogue import services as catalogue
 from catalogue.models import LifeEvent, Procedure
-from portal import health
+from portal import health, outbox
 from portal.errors import error_response
 from search import analytics
-from search.engine import Document, Hit, SearchEngine, SearchResults, SearchUnavailable, clean_query
+from search.engine import (
+    INDEX_VERSION,
+    Document,
+    Hit,
+    SearchEngine,
+    SearchResults,
+    SearchUnavailable,
+    clean_query,
+)
 from search.highlight import highlight_words
 from search.privacy import install_log_filter
 from search.shortcuts import Shortcut, station_shortcut
+from search.tuning import Tuning, current_tuning, tuning_with
 from search.vocabulary import load_best_bets, load_synonyms
 from search.whoosh_engine import WhooshEngine
 
@@ -96,6 +109,9 @@ def init_app(app: Flask) -> None:
         return error_response(503, "La recherche est momentanément indisponible. Réessayez dans quelques minutes.")
     install_log_filter()  # no query in the request log of Werkzeug's server
     analytics.init_app(app)  # roll-up and purge of the search analytics (periodic tasks)
+    from search import indexer  # not at the top: the indexer builds on this module
+
+    indexer.init_app(app)  # the outbox's purge, a periodic task of the worker
 
 
 def engine() -> SearchEngine:
@@ -107,25 +123,65 @@ class BuildReport:
     rebuilt: bool
     documents: int
     seconds: float
+    # Only the rules had changed: the tuning was rewritten beside the index, no rebuild.
+    tuning_updated: bool = False
 
 
-def index_fingerprint(session: Session) -> str:
-    """The catalogue's content and the document boosts: the index is stale if either changed."""
+def content_fingerprint(session: Session) -> str:
+    """The catalogue's content and the document boosts: the index's documents are stale if either changed."""
     boosts = repr((KIND_BOOSTS, sorted(FICHE_TYPE_BOOSTS.items()), SUPERSEDED_BOOST))
     return hashlib.sha256(f"{catalogue.fingerprint(session)}:{boosts}".encode()).hexdigest()
 
 
+def combined_fingerprint(content: str, tuning_digest: str) -> str:
+    return hashlib.sha256(f"{content}:{tuning_digest}".encode()).hexdigest()
+
+
+def index_fingerprint(session: Session, tuning: Tuning | None = None) -> str:
+    """The catalogue, the boosts and the published search rules: the index is stale if any changed."""
+    return combined_fingerprint(content_fingerprint(session), (tuning or current_tuning(session)).digest)
+
+
+def rebuild_index(session: Session, search_engine: SearchEngine,
+                  documents: Iterable[Document] | None = None) -> None:
+    """A full rebuild from the database, with the published rules and the outbox's watermark.
+
+    The watermark is read first: whatever is committed after it is in the outbox
+    after it, and the indexer applies it again (events are idempotent).
+    ``documents``: the entries to index (default: every published one), for a
+    caller that watches them go by (the worker stops on SIGTERM).
+    """
+    watermark = outbox.latest_id(session)
+    tuning = current_tuning(session)
+    content = content_fingerprint(session)
+    if documents is None:
+        documents = (document_for(entry) for entry in catalogue.iter_published(session))
+    search_engine.rebuild(documents, combined_fingerprint(content, tuning.digest), tuning=tuning,
+                          meta={"watermark": watermark, "content_fingerprint": content, "tuning": tuning.digest})
+
+
 def ensure_index(session: Session, search_engine: SearchEngine, force: bool = False) -> BuildReport:
-    """Rebuild the index if it is missing, stale or of an older format."""
-    fingerprint = index_fingerprint(session)
+    """Rebuild the index if it is missing, stale or of an older format; only rewrite its tuning if only the
+    rules changed."""
+    # Read first: whatever the fingerprint below covers, the events up to this one are in it.
+    watermark = outbox.latest_id(session)
+    tuning = current_tuning(session)
+    content = content_fingerprint(session)
+    fingerprint = combined_fingerprint(content, tuning.digest)
     status = search_engine.status()
     if not force and status.is_current(fingerprint):
+        if status.watermark != watermark:
+            # Current, whatever the outbox says: another database, or a log reset since. The indexer
+            # goes on from here instead of rebuilding.
+            search_engine.apply_changes(build=status.build, meta={"watermark": watermark})
         search_engine.prune()  # builds replaced earlier, once their grace period is over
         return BuildReport(rebuilt=False, documents=status.documents, seconds=0.0)
+    if (not force and status.available and status.version == INDEX_VERSION and status.content_fingerprint == content
+            and search_engine.apply_changes(build=status.build, tuning=tuning,
+                                            meta={"fingerprint": fingerprint, "watermark": watermark})):
+        return BuildReport(rebuilt=False, documents=status.documents, seconds=0.0, tuning_updated=True)
     started = time.perf_counter()
-    search_engine.rebuild(
-        (document_for(entry) for entry in catalogue.iter_published(session)), fingerprint
-    )
+    rebuild_index(session, search_engine)
     return BuildReport(
         rebuilt=True, documents=search_engine.status().documents,
         seconds=time.perf_counter() - started,
@@ -134,6 +190,20 @@ def ensure_index(session: Session, search_engine: SearchEngine, force: bool = Fa
 
 def search(query: str, *, limit: int = 10, offset: int = 0) -> SearchResults:
     return engine().search(clean_query(query), limit=limit, offset=offset)
+
+
+def preview(session: Session, query: str, *, rules_override: dict[str, dict | None],
+            limit: int = 10) -> tuple[list[Hit], list[Hit]]:
+    """The first ``limit`` results of ``query`` with the published rules, and with ``rules_override``
+    applied to them (rule key → its new data; None or ``{"retired": True}``: retired; a new key: added).
+
+    Both run on the same index; only the tuning differs. Raises SearchUnavailable like a search.
+    """
+    search_engine = engine()
+    query = clean_query(query)
+    before = search_engine.search(query, limit=limit, tuning=current_tuning(session))
+    after = search_engine.search(query, limit=limit, tuning=tuning_with(session, rules_override))
+    return before.hits, after.hits
 
 
 def is_sensitive(session: Session, head: list[Hit]) -> bool:

@@ -2,7 +2,7 @@
 
 Index layout, under the configured directory::
 
-    builds/<version>-<time>-<random>/   one complete Whoosh index and its meta.json
+    builds/<version>-<time>-<random>/   one complete Whoosh index, its meta.json and tuning.json
     current -> builds/...               symlink swapped atomically after a rebuild
     retired.json                        when each former build stopped being current
     .writer.lock                        flock held by the single writer
@@ -18,6 +18,12 @@ that stops being current is kept for ``RETIRED_GRACE_SECONDS`` from that
 moment (not from its creation): a search that read ``current`` just before the
 swap may still be opening it. The moment is written in ``retired.json``, so
 that whichever process prunes next, in whatever worker, knows it.
+
+The tuning (synonyms, best and worst bets) belongs to the index generation:
+the indexer writes ``tuning.json`` into the build (atomically, with a full
+rebuild or on its own), and readers reload it when its file changes, checked
+with one ``stat`` per query. An index without one runs with the tuning given to
+the constructor; ``search(..., tuning=...)`` overrides it (editors' previews).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import bisect
 import fcntl
 import json
+import logging
 import math
 import os
 import secrets
@@ -32,7 +39,7 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,7 +66,9 @@ from search.engine import (
     clean_query,
 )
 from search.planner import QueryPlan, plan
-from search.vocabulary import BestBets, Synonyms
+from search.vocabulary import BestBets, Synonyms, Tuning, WorstBets, tuning_from_rules, tuning_of
+
+log = logging.getLogger(__name__)
 
 # Field weights: title, then aliases, then summary, then the rest (docs/search.md).
 FIELD_BOOSTS = {"title": 4.0, "keywords": 3.0, "summary": 2.0, "context": 1.5, "body": 1.0}
@@ -74,6 +83,8 @@ TERM_CACHE_SIZE = 20_000
 # How long a replaced build stays on disk after it stopped being current.
 RETIRED_GRACE_SECONDS = 300.0
 RETIRED_FILE = "retired.json"
+TUNING_FILE = "tuning.json"
+META_FILE = "meta.json"
 
 
 def build_schema() -> Schema:
@@ -89,6 +100,8 @@ def build_schema() -> Schema:
         spell=TEXT(analyzer=analysis.spelling_analyzer(), phrase=False),
         # Multiplies the document's relevance (search.services.document_boost).
         boost=COLUMN(NumericColumn("f", default=1.0)),
+        # Document.digest: what the index holds of the entry.
+        digest=ID(stored=True),
     )
 
 
@@ -105,6 +118,7 @@ def _fields(doc: Document) -> dict:
         "body": doc.body,
         "spell": "\n".join((doc.title, keywords, doc.summary, context, doc.body)),
         "boost": float(doc.boost),
+        "digest": doc.digest,
     }
 
 
@@ -135,9 +149,13 @@ class _Generation:
         for f, lengths in self.lengths.items():
             present = lengths[self.live & (lengths > 0)]
             self.average_length[f] = float(present.mean()) if len(present) else 1.0
-        self.frequency: dict[str, int] = {
-            btext.decode("utf-8"): info.doc_frequency() for btext, info in reader.iter_field("spell")
-        }
+        # Segment by segment: after an incremental update the index has several, and merging their term
+        # lists through a MultiReader costs seconds on the full catalogue, against 0.1 s this way.
+        self.frequency: dict[str, int] = {}
+        for leaf, _offset in reader.leaf_readers():
+            for btext, info in leaf.iter_field("spell"):
+                word = btext.decode("utf-8")
+                self.frequency[word] = self.frequency.get(word, 0) + info.doc_frequency()
         self.sorted_words = sorted(self.frequency)
         # Words by first letter: typos rarely touch it, and it divides the work by ~20.
         self.by_initial: dict[str, list[str]] = {}
@@ -235,14 +253,18 @@ class WhooshEngine:
     """``SearchEngine`` on a Whoosh index directory."""
 
     def __init__(self, root: Path, synonyms: Synonyms, best_bets: BestBets,
-                 grace_seconds: float = RETIRED_GRACE_SECONDS) -> None:
+                 grace_seconds: float = RETIRED_GRACE_SECONDS, worst_bets: WorstBets | None = None) -> None:
         self.root = Path(root)
         self.grace_seconds = grace_seconds
+        # The fallback, for an index that carries no tuning.json.
         self.synonyms = synonyms
         self.best_bets = best_bets
+        self.fallback_tuning = tuning_of(synonyms, best_bets, worst_bets)
         self._local = threading.local()
         self._generations: dict[tuple[str, int], _Generation] = {}
         self._generations_lock = threading.Lock()
+        self._tuning: tuple[tuple, Tuning] | None = None
+        self._tuning_lock = threading.Lock()
 
     # -- writing ---------------------------------------------------------
 
@@ -261,8 +283,14 @@ class WhooshEngine:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def rebuild(self, documents: Iterable[Document], fingerprint: str) -> None:
-        """Build a complete index beside the live one, then swap it in atomically."""
+    def rebuild(self, documents: Iterable[Document], fingerprint: str, *, tuning: Tuning | None = None,
+                meta: Mapping[str, object] | None = None) -> None:
+        """Build a complete index beside the live one, with its tuning, then swap it in atomically.
+
+        ``meta`` adds to the build's meta.json (the indexer's watermark). If
+        anything fails, or the process dies, the live index stays as it was; a
+        directory left half-built is pruned like any replaced build.
+        """
         with self._writer_lock():
             builds = self.root / "builds"
             builds.mkdir(parents=True, exist_ok=True)
@@ -282,7 +310,9 @@ class WhooshEngine:
                     raise
                 writer.commit()
                 ix.close()
-                self._write_meta(target, fingerprint, count)
+                if tuning is not None:
+                    self._write_tuning(target, tuning)
+                self._write_meta(target, fingerprint, count, fresh=True, **dict(meta or {}))
             except BaseException:
                 shutil.rmtree(target, ignore_errors=True)
                 raise
@@ -294,14 +324,29 @@ class WhooshEngine:
                 self._retire(outgoing.name, time.time())
             self._prune()
 
-    def _write_meta(self, target: Path, fingerprint: str, count: int) -> None:
-        meta = {
-            "version": INDEX_VERSION,
-            "fingerprint": fingerprint,
-            "documents": count,
-            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        _write_json(target / "meta.json", meta)
+    def _write_meta(self, target: Path, fingerprint: str | None, count: int, *, fresh: bool = False,
+                    **extra: object) -> None:
+        """meta.json of ``target``: a fresh build's, or the previous one updated (the watermark is kept)."""
+        if fresh:
+            meta = {"version": INDEX_VERSION, "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        else:
+            meta = self._read_meta(target)
+        if fingerprint is not None:
+            meta["fingerprint"] = fingerprint
+        meta["documents"] = count
+        meta.update(extra)
+        _write_json(target / META_FILE, meta)
+
+    @staticmethod
+    def _read_meta(target: Path) -> dict:
+        try:
+            meta = json.loads((target / META_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return meta if isinstance(meta, dict) else {}
+
+    def _write_tuning(self, target: Path, tuning: Tuning) -> None:
+        _write_json(target / TUNING_FILE, {"digest": tuning.digest, "rules": list(tuning.rules)})
 
     def _current_target(self) -> Path | None:
         try:
@@ -381,6 +426,64 @@ class WhooshEngine:
             self._write_meta(target, fingerprint, ix.doc_count())
             ix.close()
 
+    def digests(self, build: str | None, slugs: Iterable[str]) -> dict[str, str]:
+        """The digest of the document each of ``slugs`` has in ``build`` (absent: not in the index)."""
+        found: dict[str, str] = {}
+        if not build:
+            return found
+        try:
+            ix = whoosh_index.open_dir(self.root / "builds" / build)
+        except Exception:  # noqa: BLE001 - replaced and pruned meanwhile: the caller's apply_changes says so
+            return found
+        try:
+            with ix.searcher() as searcher:
+                for slug in slugs:
+                    docnum = searcher.document_number(slug=slug)
+                    if docnum is not None:
+                        found[slug] = searcher.stored_fields(docnum).get("digest", "")
+        finally:
+            ix.close()
+        return found
+
+    def apply_changes(self, *, build: str | None, documents: Iterable[Document] = (),
+                      removed: Iterable[str] = (), tuning: Tuning | None = None,
+                      meta: Mapping[str, object] | None = None) -> bool:
+        """Change the live index in one commit: documents added or replaced, slugs removed, the tuning
+        rewritten, meta.json updated with ``meta`` (its ``fingerprint`` key included).
+
+        Only if ``build`` (from ``status()``) is still the current build: otherwise a
+        rebuild was swapped in meanwhile, from another watermark, and nothing is done
+        (returns False; the caller reads the status again).
+        """
+        documents, removed = list(documents), list(removed)
+        extra = dict(meta or {})
+        fingerprint = extra.pop("fingerprint", None)
+        with self._writer_lock():
+            target = self._current_target()
+            if target is None or target.name != build:
+                return False
+            ix = whoosh_index.open_dir(target)
+            try:
+                if documents or removed:
+                    writer = ix.writer(timeout=10.0)
+                    try:
+                        for slug in removed:
+                            writer.delete_by_term("slug", slug)
+                        for doc in documents:
+                            writer.update_document(**_fields(doc))
+                    except BaseException:
+                        writer.cancel()
+                        raise
+                    writer.commit()
+                count = ix.doc_count()
+            finally:
+                ix.close()
+            if tuning is not None:
+                self._write_tuning(target, tuning)
+                extra["tuning"] = tuning.digest
+            self._write_meta(target, fingerprint, count, **extra)
+            return True
+
     def index(self, documents: Iterable[Document]) -> None:
         """Add or replace documents in the live index (the caller then records the fingerprint)."""
         with self._live_writer("changed-since-build") as writer:
@@ -396,7 +499,7 @@ class WhooshEngine:
         """After incremental updates, record which database state the index now reflects."""
         with self._writer_lock():
             target = self._resolve()
-            meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+            meta = json.loads((target / META_FILE).read_text(encoding="utf-8"))
             self._write_meta(target, fingerprint, int(meta.get("documents", 0)))
 
     # -- reading ---------------------------------------------------------
@@ -410,16 +513,48 @@ class WhooshEngine:
     def status(self) -> IndexStatus:
         try:
             target = self._resolve()
-            meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+            meta = json.loads((target / META_FILE).read_text(encoding="utf-8"))
         except (SearchUnavailable, OSError, ValueError):
             return IndexStatus(available=False)
+        watermark = meta.get("watermark")
         return IndexStatus(
             available=True,
             version=meta.get("version"),
             fingerprint=meta.get("fingerprint"),
             documents=int(meta.get("documents", 0)),
             built_at=meta.get("built_at"),
+            build=target.name,
+            watermark=watermark if isinstance(watermark, int) else None,
+            content_fingerprint=meta.get("content_fingerprint"),
+            tuning=meta.get("tuning"),
         )
+
+    def tuning(self, target: str | None = None) -> Tuning:
+        """The tuning of the current build (or of ``target``): its tuning.json, reread when that file changes."""
+        target = target or str(self._resolve())
+        path = os.path.join(target, TUNING_FILE)
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return self.fallback_tuning
+        key = (target, stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        cached = self._tuning
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        with self._tuning_lock:
+            cached = self._tuning
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    data = json.load(handle)
+                tuning = tuning_from_rules(data["rules"])
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                # Written atomically, so never half a file; an unreadable one must not stop the search.
+                log.error("search tuning unreadable, built-in tuning used: %s", type(exc).__name__)
+                tuning = self.fallback_tuning
+            self._tuning = (key, tuning)
+            return tuning
 
     def _reader(self) -> _ThreadReader:
         """This thread's reader, refreshed after incremental updates, reopened after a rebuild."""
@@ -521,21 +656,28 @@ class WhooshEngine:
         return np.fromiter(found, dtype=np.int64, count=len(found))
 
     def search(
-        self, query: str, *, limit: int = 10, offset: int = 0, pinned: Iterable[str] = ()
+        self, query: str, *, limit: int = 10, offset: int = 0, pinned: Iterable[str] = (),
+        tuning: Tuning | None = None,
     ) -> SearchResults:
+        """Results for ``query``: pinned entries (best bets) first, then by score, entries a worst
+        bet pushes down last. ``tuning`` replaces the index's (a preview of a change)."""
         query = clean_query(query)
         reader = self._reader()
+        tuning = tuning or self.tuning(reader.target)
         searcher = reader.searcher
         typed = query_words(query)[:MAX_QUERY_WORDS]
-        pins = list(dict.fromkeys([*pinned, *self.best_bets.pinned(query)]))
-        query_plan = plan(typed, _ThreadLexicon(reader.generation, searcher.reader()), self.synonyms)
+        pins = list(dict.fromkeys([*pinned, *tuning.best_bets.pinned(query)]))
+        query_plan = plan(typed, _ThreadLexicon(reader.generation, searcher.reader()), tuning.synonyms)
         ranked_ids, ranked_scores = self._rank(reader, query_plan) if typed else (
             np.empty(0, dtype=np.int64), np.empty(0))
         pinned_docs = [d for d in (searcher.document_number(slug=s) for s in pins) if d is not None]
         pinned_set = set(pinned_docs)
+        demoted = {d for d in (searcher.document_number(slug=s) for s in tuning.worst_bets.demoted(query))
+                   if d is not None} - pinned_set
         score_of = dict(zip(ranked_ids.tolist(), ranked_scores.tolist(), strict=True))
-        rest = (int(d) for d in ranked_ids if int(d) not in pinned_set)
-        order = pinned_docs + list(rest)
+        rest = [int(d) for d in ranked_ids if int(d) not in pinned_set]
+        # Pushed down, not removed: a citizen who looks far enough still finds them.
+        order = pinned_docs + [d for d in rest if d not in demoted] + [d for d in rest if d in demoted]
         hits = []
         for docnum in order[offset : offset + limit]:
             stored = searcher.stored_fields(docnum)
@@ -564,4 +706,8 @@ class WhooshEngine:
             return None
         reader = self._reader()
         lexicon = _ThreadLexicon(reader.generation, reader.searcher.reader())
-        return plan(typed, lexicon, self.synonyms).suggestion
+        return plan(typed, lexicon, self.tuning(reader.target).synonyms).suggestion
+
+    def vocabulary_words(self) -> Container[str]:
+        """The current index's words (the spelling field): what search analytics may keep of a query."""
+        return self._reader().generation.frequency.keys()

@@ -3,9 +3,10 @@
 The database is SQLite (a file in a temporary directory) unless
 ``TEST_DATABASE_URL`` names a PostgreSQL database, as ``make test`` does for
 its second run. The schema is created by the project's migrations, the
-catalogue loaded from the real content files and service-public.fr fiches, and
-the search index built from it, as ``make run`` does. Tests that write run in
-a transaction rolled back at the end (``db_session``).
+catalogue loaded from the real content files and service-public.fr fiches, the
+search rules from their initial files, and the search index built from them, as
+``make run`` does. Tests that write run in a transaction rolled back at the end
+(``db_session``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from portal.config import ROOT
 from portal.extensions import db
 from portal.security import limiter
 from search import services as search_services
+from search.tuning import load_initial_rules
 
 POSTGRES_SCHEMA = "portal_test"
 DATA_DIR = ROOT.parent / "shared" / "data"
@@ -171,6 +173,7 @@ def app(tmp_path_factory, local_fc):
         load_content(db.session)
         import_fiches(db.session, DATA_DIR)
         load_maps(db.session, DATA_DIR)
+        load_initial_rules(db.session)
         db.session.commit()
         search_services.ensure_index(db.session, search_services.engine())
         db.session.remove()

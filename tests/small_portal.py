@@ -3,7 +3,8 @@
 gunicorn runs the portal in other processes, which read their settings from
 the environment: ``build`` prepares a SQLite database with the migrations, the
 portal's own procedures (not the 4,819 fiches: a second, not a minute), a few
-communes and units, and the search index, and returns that environment.
+communes and units, the search rules and the search index, and returns that
+environment.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from maps.places import normalize
 from portal.config import ROOT
 from portal.extensions import db
 from search import services as search_services
+from search.tuning import load_initial_rules
 
 # (code INSEE, name, département, department name, population, latitude, longitude, postcodes)
 COMMUNES = [
@@ -73,6 +75,7 @@ def build(tmp: Path) -> dict[str, str]:
             db.session.add(Station(id=station_id, kind=kind, name=name, commune=commune[1], code_insee=code,
                                    postcode=commune[7][0], department_code=commune[2], latitude=lat, longitude=lon,
                                    updated_at=now))
+        load_initial_rules(db.session)
         db.session.commit()
         search_services.ensure_index(db.session, search_services.engine())
         db.session.remove()

@@ -9,7 +9,7 @@ import zipfile
 
 from portal.config import ROOT
 
-PACKAGES = ("portal", "accounts", "agents", "catalogue", "complaints", "orientation", "search", "maps",
+PACKAGES = ("portal", "accounts", "agents", "catalogue", "complaints", "editorial", "orientation", "search", "maps",
             "local_franceconnect")
 
 

@@ -16,7 +16,10 @@ def test_results_page_works_without_javascript(client):
     assert html.startswith("<!doctype html>")
     assert 'value="vol de papiers"' in html
     first = re.search(r'<ol class="portal-results".*?<a href="([^"]+)"', html, re.S).group(1)
-    assert first == "/demarches/vol-papiers-identite"
+    # The link counts the click for the search statistics (search.analytics), then leads to the page.
+    assert re.fullmatch(r"/recherche/resultat/[0-9a-f]{32}/1\?vers=vol-papiers-identite", first)
+    followed = client.get(first)
+    assert followed.status_code == 303 and followed.headers["Location"] == "/demarches/vol-papiers-identite"
     assert re.search(r'id="search-status"[^>]*>\s*[\d\u202f]+ résultats pour « vol de papiers »', html)
 
 
@@ -75,7 +78,9 @@ def test_spelling_mistakes_are_corrected(client):
 def test_pagination(client):
     first = client.get("/recherche?q=carte").get_data(as_text=True)
     second = client.get("/recherche?q=carte&page=2").get_data(as_text=True)
-    assert 'aria-current="page" title="Page 1"' in first and 'href="/recherche?q=carte&amp;page=2"' in first
+    assert 'aria-current="page" title="Page 1"' in first
+    # The next pages carry the search's token: their clicks count for it, and no new search is counted.
+    assert re.search(r'href="/recherche\?q=carte&amp;page=2&amp;recherche=[0-9a-f]{32}"', first)
     assert '<ol class="portal-results" start="11">' in second
     assert "(page 2)" in second
     assert client.get("/recherche?q=carte&page=0").status_code == 400
