@@ -24,6 +24,11 @@ DEMO_EMAIL = "officier.demo@portail-citoyen.local"
 DEMO_PASSWORD = "demo-officier-le-mans"
 DEMO_TOTP_SECRET = "PORTAILCITOYENDEMOLEMANSAGENT234"
 DEMO_NAME = "Officier de démonstration (Le Mans)"
+# The demo editor: writes content the demo officer (an administrator) reviews, since nobody approves their own.
+DEMO_EDITOR_EMAIL = "redactrice.demo@portail-citoyen.local"
+DEMO_EDITOR_PASSWORD = "demo-redactrice-contenus"
+DEMO_EDITOR_TOTP_SECRET = "PORTAILCITOYENDEMOREDACTRICE2345"
+DEMO_EDITOR_NAME = "Rédactrice de démonstration"
 LE_MANS_INSEE = "72181"
 
 
@@ -83,36 +88,42 @@ def le_mans_unit() -> Station | None:
     return db.session.scalar(query.where(Station.kind == "police")) or db.session.scalar(query)
 
 
+def _ensure_demo(email: str, password: str, secret: str, name: str, roles: list[str],
+                 unit_id: str | None) -> Agent:
+    """One demo agent in its documented state: the credentials printed always work."""
+    agent = services.find_agent(db.session, email)
+    if agent is None:
+        agent, _ = services.create_agent(db.session, email, roles=roles, unit_id=unit_id, password=password,
+                                         display_name=name, totp_secret=secret)
+        return agent
+    agent.roles = roles
+    agent.unit_id = unit_id
+    agent.display_name = name
+    agent.active = True
+    agent.failed_attempts = 0
+    agent.locked_until = None
+    if agent.totp_secret != secret:
+        agent.totp_secret = secret
+        agent.last_totp_step = 0
+    if not passwords.verify_password(agent.password_hash, password):
+        agent.password_hash = passwords.hash_password(password)
+    return agent
+
+
 def ensure_demo_agent() -> Agent:
-    """The demo officer (and administrator) of a Le Mans unit, with the fixed credentials; idempotent."""
+    """The demo officer (and administrator) of a Le Mans unit, and the demo editor; idempotent."""
     unit = le_mans_unit()
     if unit is None:
         raise click.ClickException("Aucune unité du Mans : chargez d'abord les unités (flask maps load).")
-    agent = services.find_agent(db.session, DEMO_EMAIL)
-    if agent is None:
-        agent, _ = services.create_agent(db.session, DEMO_EMAIL, roles=["officer", "admin"], unit_id=unit.id,
-                                         password=DEMO_PASSWORD, display_name=DEMO_NAME,
-                                         totp_secret=DEMO_TOTP_SECRET)
-    else:
-        # Back to the documented state: the credentials printed below always work.
-        agent.roles = ["officer", "admin"]
-        agent.unit_id = unit.id
-        agent.display_name = DEMO_NAME
-        agent.active = True
-        agent.failed_attempts = 0
-        agent.locked_until = None
-        if agent.totp_secret != DEMO_TOTP_SECRET:
-            agent.totp_secret = DEMO_TOTP_SECRET
-            agent.last_totp_step = 0
-        if not passwords.verify_password(agent.password_hash, DEMO_PASSWORD):
-            agent.password_hash = passwords.hash_password(DEMO_PASSWORD)
+    agent = _ensure_demo(DEMO_EMAIL, DEMO_PASSWORD, DEMO_TOTP_SECRET, DEMO_NAME, ["officer", "admin"], unit.id)
+    _ensure_demo(DEMO_EDITOR_EMAIL, DEMO_EDITOR_PASSWORD, DEMO_EDITOR_TOTP_SECRET, DEMO_EDITOR_NAME, ["editor"], None)
     db.session.commit()
     return agent
 
 
 @agents_cli.command("demo")
 def demo() -> None:
-    """Développement : crée (ou remet en état) l'officier de démonstration d'une unité du Mans."""
+    """Développement : crée (ou remet en état) l'officier de démonstration d'une unité du Mans et la rédactrice."""
     if current_app.config["PORTAL_ENV"] not in ("development", "test"):
         raise click.ClickException("L'agent de démonstration n'existe qu'en développement (PORTAL_ENV=development).")
     agent = ensure_demo_agent()
@@ -121,3 +132,5 @@ def demo() -> None:
     click.echo(f"  Code valable en ce moment ({datetime.now(UTC):%H:%M:%S} UTC) : "
                f"{pyotp.TOTP(DEMO_TOTP_SECRET).now()} (un code ne sert qu'une fois ; relancez la commande "
                "pour le suivant)")
+    click.echo("Rédactrice de démonstration (contenus ; l'officier, administrateur, relit ses modifications) :")
+    click.echo(sign_in_instructions(DEMO_EDITOR_EMAIL, DEMO_EDITOR_PASSWORD, DEMO_EDITOR_TOTP_SECRET))

@@ -25,11 +25,20 @@ CONFIG = ROOT / "gunicorn.conf.py"
 def demo_agent_instructions(public_url: str) -> str:
     """How to sign in as the demo officer `make data` created (flask agents demo)."""
     sys.path.insert(0, str(ROOT))
-    from agents.cli import DEMO_EMAIL, DEMO_PASSWORD, DEMO_TOTP_SECRET
+    from agents.cli import (
+        DEMO_EDITOR_EMAIL,
+        DEMO_EDITOR_PASSWORD,
+        DEMO_EDITOR_TOTP_SECRET,
+        DEMO_EMAIL,
+        DEMO_PASSWORD,
+        DEMO_TOTP_SECRET,
+    )
     from agents.passwords import provisioning_uri
 
-    return (f"Espace agents : {public_url}/agents/connexion — {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
-            f"  Code à 6 chiffres : ajoutez {provisioning_uri(DEMO_TOTP_SECRET, DEMO_EMAIL)} à une application "
+    return (f"Espace agents : {public_url}/agents/connexion — officier (et administrateur) {DEMO_EMAIL} / "
+            f"{DEMO_PASSWORD} ; rédactrice {DEMO_EDITOR_EMAIL} / {DEMO_EDITOR_PASSWORD}\n"
+            f"  Codes à 6 chiffres : ajoutez {provisioning_uri(DEMO_TOTP_SECRET, DEMO_EMAIL)} et "
+            f"{provisioning_uri(DEMO_EDITOR_TOTP_SECRET, DEMO_EDITOR_EMAIL)} à une application "
             "d'authentification, ou lancez `PORTAL_ENV=development .venv/bin/flask --app app agents demo`.")
 
 

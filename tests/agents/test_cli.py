@@ -69,6 +69,14 @@ def test_demo_creates_the_le_mans_officer_idempotently_and_prints_how_to_sign_in
         agents = db.session.scalars(select(Agent).where(Agent.email == cli.DEMO_EMAIL)).all()
         assert len(agents) == 1 and agents[0].unit_id == TEST_UNIT and agents[0].has_role("officer")
     sign_in_agent(small_app.test_client(), cli.DEMO_EMAIL, cli.DEMO_PASSWORD, cli.DEMO_TOTP_SECRET)
+    # The demo editor, whose changes the demo officer (an administrator) reviews.
+    assert cli.DEMO_EDITOR_EMAIL in output and cli.DEMO_EDITOR_PASSWORD in output
+    with small_app.app_context():
+        editor = services.find_agent(db.session, cli.DEMO_EDITOR_EMAIL)
+        assert editor.roles == ["editor"] and editor.unit_id is None
+    client = small_app.test_client()
+    sign_in_agent(client, cli.DEMO_EDITOR_EMAIL, cli.DEMO_EDITOR_PASSWORD, cli.DEMO_EDITOR_TOTP_SECRET)
+    assert client.get("/agents/contenus").status_code == 200
 
 
 def test_demo_is_refused_in_production(small_app):
