@@ -47,9 +47,7 @@ def life_event(slug: str):
     if event is None:
         abort(404)
     if event.status != "published":
-        return _gone("Cette situation n'est plus proposée",
-                     "Les démarches qu'elle regroupait restent accessibles par la recherche "
-                     "ou depuis les autres situations.")
+        return _gone("life_event")
     if event.sensitive:
         mark_sensitive()
     return render_template("catalogue/life_event.html", event=event)
@@ -76,9 +74,13 @@ def index():
     )
 
 
-def _gone(title: str, note: str | None):
-    """410: the address existed and was withdrawn on purpose (search engines drop it), with where to go."""
-    return render_template("catalogue/gone.html", title=title, note=note), 410
+def _gone(kind: str, note: str | None = None, replaced: bool = False):
+    """410: the address existed and was withdrawn on purpose (search engines drop it), with where to go.
+
+    The template words it by ``kind`` ("procedure" | "life_event"); ``replaced``: a procedure whose
+    replacement is no longer published either (the page says so when the editors left no note).
+    """
+    return render_template("catalogue/gone.html", kind=kind, note=note, replaced=replaced), 410
 
 
 def _retired_or_404(slug: str):
@@ -89,7 +91,7 @@ def _retired_or_404(slug: str):
     replacement = services.published(db.session, entry.superseded_by) if entry.superseded_by else None
     if replacement is not None:
         return redirect(services.entry_url(replacement), 301)
-    return _gone("Cette démarche n'existe plus", entry.retired_note)
+    return _gone("procedure", entry.retired_note, replaced=bool(entry.superseded_by))
 
 
 @bp.get("/demarches/<slug>")

@@ -57,6 +57,8 @@ def statistics():
         reports=analytics.REPORTS, periods=analytics.PERIODS, summary=analytics.period_summary(db.session, period),
         min_visitors=current_app.config["ANALYTICS_MIN_VISITORS"],
         retention_days=current_app.config["ANALYTICS_RETENTION_DAYS"],
+        summary_retention_days=current_app.config["ANALYTICS_SUMMARY_RETENTION_DAYS"],
+        known_min_docs=analytics.KNOWN_MIN_DOCS,
         far_rank=analytics.FAR_RANK, rule_links=RULE_LINKS, new_rule_url=new_rule_url,
         refreshed_every=analytics.ROLLUP_EVERY_MINUTES, limit=analytics.REPORT_LIMIT,
     )

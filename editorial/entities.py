@@ -302,6 +302,38 @@ def live_data(session: Session, name: str, key: str | None) -> dict | None:
     return normalise("search_rule", {**tuning.rule_data(rule), "retired": rule.status == "retired"})
 
 
+# The list of procedure ↔ life event links each side edits (the same rows, LifeEventProcedure).
+LINK_FIELDS = {"procedure": "life_events", "life_event": "procedures"}
+
+
+@dataclass(frozen=True)
+class LinkChange:
+    """How a link list moved between two versions of an entity's data."""
+
+    label: str             # the field's French label
+    added: list[str]
+    removed: list[str]
+    reordered: bool        # a life event's entries, same ones in another order
+
+
+def link_change(name: str, before: dict | None, after: dict | None) -> LinkChange | None:
+    """What differs in the entity's list of procedure ↔ life event links from ``before`` to ``after``.
+
+    A procedure's life events are shown in the life events' own order, so only a life event's list has an
+    order of its own. None when the lists agree (or the entity type has none).
+    """
+    field = LINK_FIELDS.get(name)
+    if field is None or before is None or after is None:
+        return None
+    old, new = _links(before, field), _links(after, field)
+    added = [s for s in new if s not in old]
+    removed = [s for s in old if s not in new]
+    reordered = name == "life_event" and not added and not removed and old != new
+    if not added and not removed and not reordered:
+        return None
+    return LinkChange(kind(name).field(field).label, added, removed, reordered)
+
+
 def exists(session: Session, name: str, key: str) -> bool:
     """Whether the key is taken by a live row (any status)."""
     if name == "procedure":
@@ -490,7 +522,29 @@ def _parse_date(value) -> date | None:
         return None
 
 
-def _apply_procedure(session: Session, key: str, data: dict, now: datetime) -> None:
+def _links(data: dict, field: str) -> list[str]:
+    value = (data or {}).get(field) or []
+    return [str(s) for s in value] if isinstance(value, list) else []
+
+
+def merged_links(current: list[str], before: list[str] | None, wanted: list[str], ordered: bool) -> list[str]:
+    """The link list once a revision is published: ``wanted`` is its list, ``before`` the list it started from
+    (None: the revision's list replaces everything), ``current`` the live one.
+
+    Only what the revision added or removed since ``before`` changes: an entry the other side added meanwhile
+    stays (at the end), one it removed meanwhile stays gone. ``ordered`` (a life event's entries): the
+    revision's order for what it lists; else the live entries first, then those the revision adds.
+    """
+    before = current if before is None else before
+    removed = set(before) - set(wanted)
+    added = [s for s in wanted if s not in current and s not in before]
+    if ordered:
+        return ([s for s in wanted if s in current or s in added]
+                + [s for s in current if s not in wanted and s not in removed])
+    return [s for s in current if s not in removed] + added
+
+
+def _apply_procedure(session: Session, key: str, data: dict, now: datetime, base: dict | None) -> None:
     row = _procedure(session, key)
     if row is None:
         row = Procedure(slug=key, kind="procedure")
@@ -532,16 +586,15 @@ def _apply_procedure(session: Session, key: str, data: dict, now: datetime) -> N
         links.append(link)
     row.related_links = links
 
-    # Situations: the procedure joins the end of a new one's list and leaves those removed.
-    wanted = list(data.get("life_events", []))
-    kept = []
-    for link in row.life_event_links:
-        if link.life_event.slug in wanted:
-            kept.append(link)
-    have = {link.life_event.slug for link in kept}
-    missing = [s for s in wanted if s not in have]
-    if missing:
-        for event in session.scalars(select(LifeEvent).where(LifeEvent.slug.in_(missing))
+    # Situations: the procedure joins the end of a life event's list when the revision added it, and leaves
+    # those the revision removed. A link the life event's own page added or removed meanwhile is its business.
+    linked = {link.life_event.slug: link for link in row.life_event_links}
+    result = merged_links(list(linked), None if base is None else _links(base, "life_events"),
+                          list(data.get("life_events", [])), ordered=False)
+    kept = [linked[s] for s in result if s in linked]
+    added = [s for s in result if s not in linked]
+    if added:
+        for event in session.scalars(select(LifeEvent).where(LifeEvent.slug.in_(added))
                                      .options(selectinload(LifeEvent.procedure_links))):
             position = max((link.position for link in event.procedure_links), default=-1) + 1
             kept.append(LifeEventProcedure(life_event=event, position=position))
@@ -549,7 +602,7 @@ def _apply_procedure(session: Session, key: str, data: dict, now: datetime) -> N
     outbox.emit(session, outbox.ENTRY, key)
 
 
-def _apply_life_event(session: Session, key: str, data: dict, now: datetime) -> None:
+def _apply_life_event(session: Session, key: str, data: dict, now: datetime, base: dict | None) -> None:
     row = _life_event(session, key)
     if row is None:
         row = LifeEvent(slug=key)
@@ -561,12 +614,16 @@ def _apply_life_event(session: Session, key: str, data: dict, now: datetime) -> 
     row.position = int(data.get("position") or 0)
     row.sensitive = bool(data.get("sensitive"))
     row.content_hash = content_hash(data)
-    wanted = list(data.get("procedures", []))
-    targets = {p.slug: p for p in session.scalars(select(Procedure).where(Procedure.slug.in_(wanted)))} \
-        if wanted else {}
+    # The entries the revision lists come in its order; those a procedure's page added meanwhile follow
+    # (it did not remove them), and one the revision did not touch but that went meanwhile stays gone.
     current = {link.procedure.slug: link for link in row.procedure_links}
+    order = merged_links(list(current), None if base is None else _links(base, "procedures"),
+                         list(data.get("procedures", [])), ordered=True)
+    new = [s for s in order if s not in current]
+    targets = {p.slug: p for p in session.scalars(select(Procedure).where(Procedure.slug.in_(new)))} \
+        if new else {}
     links = []
-    for position, slug in enumerate(s for s in wanted if s in targets):
+    for position, slug in enumerate(s for s in order if s in current or s in targets):
         link = current.get(slug) or LifeEventProcedure(procedure=targets[slug])
         link.position = position
         links.append(link)
@@ -574,17 +631,23 @@ def _apply_life_event(session: Session, key: str, data: dict, now: datetime) -> 
     # No outbox event: the search index holds procedures and fiches, not life events (read from the database).
 
 
-def apply(session: Session, name: str, key: str, data: dict) -> None:
-    """Write the data to the live row(s) and announce the change in the outbox; never commits."""
+def apply(session: Session, name: str, key: str, data: dict, base: dict | None = None) -> None:
+    """Write the data to the live row(s) and announce the change in the outbox; never commits.
+
+    Procedure ↔ life event links are written from both sides (a procedure's ``life_events``, a life
+    event's ``procedures``). With ``base`` (the data the revision started from, {} for a new entity), only
+    what the revision added to or removed from its list since ``base`` is applied to those links: a link the
+    other side changed meanwhile is kept as it is. Without it, the data's list replaces the links.
+    """
     kind(name)
     data = normalise(name, data)
     now = datetime.now(UTC)
     if name == "procedure":
         with session.no_autoflush:  # a new row is complete before it is inserted
-            _apply_procedure(session, key, data, now)
+            _apply_procedure(session, key, data, now, base)
     elif name == "life_event":
         with session.no_autoflush:
-            _apply_life_event(session, key, data, now)
+            _apply_life_event(session, key, data, now, base)
     else:
         from search import tuning
 
@@ -604,8 +667,11 @@ def title_of(name: str, key: str | None, data: dict | None) -> str:
 
 # --- preview ----------------------------------------------------------------------------------------------
 
-def preview_object(session: Session, name: str, key: str | None, data: dict):
+def preview_object(session: Session, name: str, key: str | None, data: dict, base: dict | None = None):
     """A transient Procedure or LifeEvent as the data would publish it, for the public template.
+
+    With ``base`` (what the revision started from), the procedure ↔ life event links are those publishing it
+    would leave (``merged_links``: changes the other side made meanwhile kept).
 
     Never added to the session: its relationships are set without events (``set_committed_value``), so
     no cascade from a persistent object (an institution, a life event) can bring it into a flush.
@@ -637,8 +703,12 @@ def preview_object(session: Session, name: str, key: str | None, data: dict):
             set_committed_value(link, "related", related[slug_])
             links.append(link)
         set_committed_value(entry, "related_links", links)
-        events = list(session.scalars(select(LifeEvent).where(LifeEvent.slug.in_(data["life_events"])))) \
-            if data["life_events"] else []
+        wanted = data["life_events"]
+        if base is not None and key:
+            live = live_data(session, "procedure", key)
+            wanted = merged_links(live["life_events"] if live else [], _links(base, "life_events"), wanted,
+                                  ordered=False)
+        events = list(session.scalars(select(LifeEvent).where(LifeEvent.slug.in_(wanted)))) if wanted else []
         event_links = []
         for event in events:
             link = LifeEventProcedure()
@@ -650,9 +720,14 @@ def preview_object(session: Session, name: str, key: str | None, data: dict):
         event = LifeEvent(slug=slug, title=data["title"], summary=data["summary"], icon=data["icon"] or None,
                           position=data["position"] if isinstance(data["position"], int) else 0,
                           sensitive=bool(data["sensitive"]), status="published")
-        entries = _published_entries(session, data["procedures"])
+        wanted = data["procedures"]
+        if base is not None and key:
+            live = live_data(session, "life_event", key)
+            wanted = merged_links(live["procedures"] if live else [], _links(base, "procedures"), wanted,
+                                  ordered=True)
+        entries = _published_entries(session, wanted)
         links = []
-        for position, slug_ in enumerate(s for s in data["procedures"] if s in entries):
+        for position, slug_ in enumerate(s for s in wanted if s in entries):
             link = LifeEventProcedure()
             link.position = position
             set_committed_value(link, "procedure", entries[slug_])

@@ -46,6 +46,8 @@ KEY_MAX = 80
 CONFLICT = ("Une autre personne a enregistré ce brouillon pendant que vous le modifiiez. Votre texte est "
             "conservé ci-dessous mais n'a pas été enregistré.")
 STALE_FORM = "Le formulaire est incomplet ou périmé : rechargez la page et recommencez."
+OTHER_ENTITY = ("Ce formulaire ne correspond pas à cette version : elle appartient à un autre contenu. Rien n'a été "
+                "enregistré. Rouvrez la page de modification du contenu voulu et recommencez.")
 # The service's field names → the revision page's inputs.
 FIELD_ALIASES = {"publish_at": "publish_day", "note": "review_note"}
 ROLE_REASON = "Seuls les relecteurs et les administrateurs peuvent approuver, renvoyer ou publier une version."
@@ -431,6 +433,11 @@ def _save(name: str, key: str | None):
         return _form_page(name, key, values, change_note=change_note, refusal=STALE_FORM, status=400)
     if key is not None and revision_id is None and entities.live_data(db.session, name, key) is None:
         abort(404)
+    if revision_id is not None:
+        target = workflow.revision(db.session, revision_id)
+        if target is not None and (target.entity_type, target.entity_key) != (name, key):
+            # A form of one entity never writes onto another's revision (a forged or mixed-up form).
+            return _form_page(name, key, values, change_note=change_note, refusal=OTHER_ENTITY, status=409)
     _let_reads_go()
 
     def run() -> Revision:
@@ -439,11 +446,7 @@ def _save(name: str, key: str | None):
         if key is not None and workflow.open_revision(db.session, name, key) is not None:
             # The form started from the published version, and someone opened a draft since.
             raise Refused(CONFLICT, status=409)
-        started = workflow.start_edit(db.session, agent, name, key, data)
-        if not change_note:
-            return started
-        # start_edit takes no change note: the same data saved once more with it.
-        return workflow.save_draft(db.session, agent, started.id, started.lock_version, data, change_note)
+        return workflow.start_edit(db.session, agent, name, key, data, change_note=change_note)
 
     rev, refused = _write(run)
     if refused is None:
@@ -570,13 +573,13 @@ def _available(agent, rev: Revision) -> dict[str, str | None]:
         actions["publish"] = review
         actions["unschedule"] = None if reviewer else ROLE_REASON
     if rev.state in OPEN_STATES:
-        actions["abandon"] = None
+        actions["abandon"] = workflow.abandon_refusal(agent, rev)
     return actions
 
 
 def _base_of(rev: Revision, history: list[Revision]) -> Revision | None:
-    """What the revision changes: the published version for an open one, else the one it started from."""
-    if rev.state in OPEN_STATES:
+    """What the revision changes: the version it started from (an open one without a base: the published one)."""
+    if rev.state in OPEN_STATES and not rev.base_number:
         return next((r for r in history if r.state == "published" and r.id != rev.id), None)
     if rev.base_number:
         return next((r for r in history if r.number == rev.base_number), None)
@@ -608,6 +611,7 @@ def _revision_page(rev_id: int, status: int = 200, errors: dict | None = None, v
     base = _base_of(rev, history)
     changes = diffs.diff(kind, (base.data if base else None) or {}, rev.data or {})
     context = {}
+    today = datetime.now(PARIS).date()
     if rev.entity_type == "search_rule" and rev.state in OPEN_STATES:
         query, before, after, problem = _rule_preview(rev, request.args.get("requete", ""))
         context = {"preview_query": query, "before": before, "after": after, "preview_problem": problem}
@@ -617,7 +621,9 @@ def _revision_page(rev_id: int, status: int = 200, errors: dict | None = None, v
                  changes=[fd for fd in changes if fd.changed], unchanged=sum(1 for fd in changes if not fd.changed),
                  available=_available(agent, rev), errors=errors or {}, values=values or {}, refusal=refusal,
                  notice=notice, names=queries.agent_names(db.session, queries.revision_people([rev])),
-                 is_open=rev.state in OPEN_STATES, today=datetime.now(PARIS).date(), **context)
+                 is_open=rev.state in OPEN_STATES, today=today,
+                 last_day=workflow.years_later(today, workflow.SCHEDULE_YEARS),
+                 drift=workflow.link_drift(db.session, rev), **context)
 
 
 @bp.get(REVISION)
@@ -663,14 +669,24 @@ def revision_approve(revision_id: int):
                 "publiee")
 
 
-def parse_paris_time(day: str, hour: str) -> tuple[datetime | None, dict[str, str]]:
-    """A date (AAAA-MM-JJ) and a time (HH:MM) typed in Paris time → an aware UTC datetime, or French errors."""
+def parse_paris_time(day: str, hour: str, today: date | None = None) -> tuple[datetime | None, dict[str, str]]:
+    """A date (AAAA-MM-JJ) and a time (HH:MM) typed in Paris time → an aware UTC datetime, or French errors.
+
+    The day must be between today and ``workflow.SCHEDULE_YEARS`` years ahead (Paris): a date far away
+    (0001-01-01, 9999-12-31) is an error on the field, never an overflow.
+    """
     errors = {}
+    today = today or datetime.now(PARIS).date()
+    last = workflow.years_later(today, workflow.SCHEDULE_YEARS)
     try:
         parsed_day = date.fromisoformat(day)
     except ValueError:
         parsed_day = None
         errors["publish_day"] = "Saisissez la date de publication, par exemple 2027-01-15."
+    if parsed_day is not None and not today <= parsed_day <= last:
+        errors["publish_day"] = (
+            f"La date de publication doit être dans le futur : entre aujourd'hui et le {last.day:02d}/"
+            f"{last.month:02d}/{last.year} ({workflow.SCHEDULE_YEARS} ans au plus).")
     try:
         parsed_time = time.fromisoformat(hour) if hour else None
     except ValueError:
@@ -679,7 +695,11 @@ def parse_paris_time(day: str, hour: str) -> tuple[datetime | None, dict[str, st
         errors["publish_time"] = "Saisissez l'heure de publication, par exemple 08:30."
     if errors:
         return None, errors
-    return datetime.combine(parsed_day, parsed_time.replace(second=0, microsecond=0), PARIS).astimezone(UTC), {}
+    try:
+        when = datetime.combine(parsed_day, parsed_time.replace(second=0, microsecond=0, tzinfo=None), PARIS)
+        return when.astimezone(UTC), {}
+    except (OverflowError, ValueError):
+        return None, {"publish_day": "Saisissez la date de publication, par exemple 2027-01-15."}
 
 
 @bp.post(REVISION + "/programmer")
@@ -738,9 +758,13 @@ def revision_preview(revision_id: int):
     banner = {"number": rev.number, "state": STATES.get(rev.state, rev.state),
               "url": url_for("editorial.revision", revision_id=rev.id)}
     name, key, data = rev.entity_type, rev.entity_key, dict(rev.data or {})
+    if data.get("retired"):
+        return _retirement_preview(name, data, banner)
     try:
         with db.session.no_autoflush:
-            obj = entities.preview_object(db.session, name, key, data)
+            # An open revision as publishing it would leave the page (links the other side changed kept).
+            base = workflow.base_data(db.session, rev) if rev.state in OPEN_STATES else None
+            obj = entities.preview_object(db.session, name, key, data, base=base)
             if obj.sensitive:
                 mark_sensitive()
             if name == "procedure":
@@ -752,6 +776,22 @@ def revision_preview(revision_id: int):
                 html = render_template("catalogue/life_event.html", event=obj, editorial_preview=banner)
     finally:
         db.session.rollback()
+    response = make_response(html)
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return no_store(response)
+
+
+def _retirement_preview(name: str, data: dict, banner: dict):
+    """What the retired address will answer (catalogue.views): a 301 to the replacement while it is published,
+    which cannot be shown, so a page naming it; else the 410 page with the note."""
+    replacement = (data.get("replacement") or "") if name == "procedure" else ""
+    target = catalogue.published(db.session, replacement) if replacement else None
+    if target is not None:
+        html = render_template("editorial/preview_moved.html", editorial_preview=banner, target=target,
+                               target_url=catalogue.entry_url(target))
+    else:
+        html = render_template("catalogue/gone.html", editorial_preview=banner, kind=name,
+                               note=data.get("retired_note") or None, replaced=bool(replacement))
     response = make_response(html)
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return no_store(response)
@@ -822,20 +862,8 @@ def fiche_attach(slug: str):
     if (name, key) not in allowed:
         return _fiche_page(slug, status=400, refusal="Choisissez la démarche ou la situation à laquelle "
                                                       "rattacher cette fiche.")
-    field = "related" if name == "procedure" else "procedures"
     _let_reads_go()
-
-    def run() -> Revision:
-        rev = workflow.start_edit(db.session, agent, name, key)
-        data = dict(rev.data or {})
-        items = list(data.get(field) or [])
-        if slug not in items:
-            items.append(slug)
-        data[field] = items
-        note = rev.change_note or f"Fiche {slug} rattachée."
-        return workflow.save_draft(db.session, agent, rev.id, rev.lock_version, data, note)
-
-    _, refused = _write(run)
+    _, refused = _write(lambda: workflow.attach_fiche(db.session, agent, name, key, slug))
     if refused is not None:
         return _fiche_page(slug, status=refused.status, refusal=refused.message)
     return redirect(entity_url(name, "edit", key, fait="rattachee"), 303)

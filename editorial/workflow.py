@@ -23,7 +23,7 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -51,6 +51,13 @@ BASELINE_NOTE = "Contenu initial"
 CONFLICT = ("Une autre personne a modifié ce brouillon pendant que vous le modifiiez : vos modifications n'ont "
             "pas été enregistrées. Ouvrez la dernière version, puis refaites vos changements.")
 OWN_WORK = "Vous avez rédigé ou envoyé cette version : une autre personne doit la relire."
+REVIEWED_ABANDON = ("Cette version a été approuvée par un relecteur : seuls les relecteurs et les administrateurs "
+                    "peuvent l'abandonner.")
+SCHEDULE_FAILED = "La publication programmée a échoué : "
+# How far ahead a publication may be scheduled.
+SCHEDULE_YEARS = 5
+# Where a fiche is attached: a procedure's "Voir aussi", a life event's entries.
+ATTACH_FIELDS = {"procedure": "related", "life_event": "procedures"}
 
 
 class InvalidData(Refused):
@@ -155,7 +162,7 @@ def _ensure_baseline(session: Session, name: str, key: str, live: dict, now: dat
     published = session.scalar(select(func.max(Revision.number)).where(
         Revision.entity_type == name, Revision.entity_key == key, Revision.state.in_(("published", "superseded"))))
     if published is not None:
-        return _published_revision(session, name, key)
+        return _catch_up(session, name, key, _published_revision(session, name, key), live, now)
     baseline = Revision(
         entity_type=name, entity_key=key, number=_next_number(session, name, key), state="published",
         open_key=None, data=live, base_number=None, change_note=BASELINE_NOTE, authors=[],
@@ -168,6 +175,54 @@ def _ensure_baseline(session: Session, name: str, key: str, live: dict, now: dat
         raise Refused("Une autre personne vient d'ouvrir une version de ce contenu : rechargez la page.",
                       status=409) from exc
     return baseline
+
+
+def _catch_up(session: Session, name: str, key: str, published: Revision | None, live: dict,
+              now: datetime) -> Revision | None:
+    """The published revision, brought up to date with the links the other side changed since.
+
+    A procedure's publication adds it to (or removes it from) life events' lists, and a life event's
+    publication changes which procedures list it: the other entity's last revision no longer says what
+    citizens see. Before a revision is opened on it, a published revision (no author) records the live
+    list, so the new one starts from what citizens saw and publishing it applies only its own changes.
+    """
+    field = entities.LINK_FIELDS.get(name)
+    if published is None or field is None or entities.link_change(name, published.data, live) is None:
+        return published
+    label = entities.kind(name).field(field).label
+    caught_up = Revision(
+        entity_type=name, entity_key=key, number=_next_number(session, name, key), state="published",
+        open_key=None, data={**entities.normalise(name, published.data), field: list(live.get(field) or [])},
+        base_number=published.number, change_note=f"{label} : mis à jour depuis une autre page", authors=[],
+        created_at=now, updated_at=now, published_at=now,
+    )
+    try:
+        with session.begin_nested():
+            published.state = "superseded"
+            session.add(caught_up)
+    except IntegrityError as exc:
+        raise Refused("Une autre personne vient d'ouvrir une version de ce contenu : rechargez la page.",
+                      status=409) from exc
+    return caught_up
+
+
+def base_data(session: Session, rev: Revision) -> dict:
+    """The data the revision started from: the published revision it was opened on, {} for a new entity."""
+    if rev.base_number is None:
+        return {}
+    base = session.scalars(select(Revision).where(
+        Revision.entity_type == rev.entity_type, Revision.entity_key == rev.entity_key,
+        Revision.number == rev.base_number)).first()
+    return dict(base.data or {}) if base is not None else {}
+
+
+def link_drift(session: Session, rev: Revision) -> entities.LinkChange | None:
+    """For an open revision, how the live list of procedure ↔ life event links moved since it was opened
+    (another entity's publication): the reviewer is told, publishing keeps those changes."""
+    if rev.state not in OPEN_STATES or rev.base_number is None:
+        return None
+    live = entities.live_data(session, rev.entity_type, rev.entity_key)
+    return entities.link_change(rev.entity_type, base_data(session, rev), live)
 
 
 def _new_rule_key(session: Session, data: dict) -> str:
@@ -251,25 +306,38 @@ def review_refusal(agent: Agent | None, rev: Revision) -> str | None:
     return None
 
 
+def abandon_refusal(agent: Agent | None, rev: Revision) -> str | None:
+    """Why the agent may not abandon this revision (French), or None: an approved or scheduled one carries a
+    reviewer's decision, which only a reviewer or an administrator may throw away."""
+    if not _has_role(agent, EDIT_ROLES):
+        return "Cette action est réservée aux rédacteurs, relecteurs et administrateurs."
+    if rev.state in ("approved", "scheduled") and not _has_role(agent, REVIEW_ROLES):
+        return REVIEWED_ABANDON
+    return None
+
+
 # --- editing ----------------------------------------------------------------------------------------------
 
-def start_edit(session: Session, agent: Agent, name: str, key: str | None, data: dict | None = None) -> Revision:
+def start_edit(session: Session, agent: Agent, name: str, key: str | None, data: dict | None = None,
+               change_note: str | None = None) -> Revision:
     """The entity's open revision, created when there is none.
 
     ``key`` None: a new entity, ``data`` required (a procedure's or life event's ``slug`` is its key, a rule's
     key is generated). An existing entity without an open revision gets a draft of its live content (the
     baseline revision 1 created first if needed); with ``data``, the draft holds that data instead
     (validated: ``InvalidData``). With an open revision and ``data``, the data is saved onto it.
+    ``change_note`` (None: keep the open revision's) is saved with the data: one save, one audit entry.
     """
     _require_editor(agent)
     entities.kind(name)
     now = _now()
+    note = (change_note or "").strip()[:2000]
     if key is None:
         data = entities.normalise(name, data)
         if errors := entities.validate(session, name, None, data):
             raise InvalidData(errors)
         key = data["slug"] if name != "search_rule" else _new_rule_key(session, data)
-        rev = _create(session, agent, name, key, _with_key(name, key, data), base=None, note="Création",
+        rev = _create(session, agent, name, key, _with_key(name, key, data), base=None, note=note or "Création",
                       authors=[agent.id], now=now)
         _audit(session, agent, "content.draft", rev)
         return rev
@@ -277,7 +345,8 @@ def start_edit(session: Session, agent: Agent, name: str, key: str | None, data:
     if current is not None:
         if data is None:
             return current
-        return save_draft(session, agent, current.id, current.lock_version, data, current.change_note)
+        return save_draft(session, agent, current.id, current.lock_version, data,
+                          current.change_note if change_note is None else change_note)
     live = entities.live_data(session, name, key)
     if live is None:
         raise Refused("Ce contenu n'existe pas.", status=404)
@@ -285,7 +354,7 @@ def start_edit(session: Session, agent: Agent, name: str, key: str | None, data:
     if data is not None and (errors := entities.validate(session, name, key, draft)):
         raise InvalidData(errors)
     base = _ensure_baseline(session, name, key, live, now)
-    rev = _create(session, agent, name, key, draft, base=base, note="",
+    rev = _create(session, agent, name, key, draft, base=base, note=note,
                   authors=[agent.id] if data is not None else [], now=now)
     _audit(session, agent, "content.draft", rev)
     return rev
@@ -343,10 +412,15 @@ def submit(session: Session, agent: Agent, revision_id: int, lock_version: int) 
 
 
 def abandon(session: Session, agent: Agent, revision_id: int, lock_version: int) -> None:
-    """Close an open revision without publishing it (it stays in the history)."""
+    """Close an open revision without publishing it (it stays in the history).
+
+    An approved or scheduled one only by a reviewer or an administrator: it carries a reviewer's decision.
+    """
     _require_editor(agent)
     rev = _load(session, revision_id, lock_version)
     _require_state(rev, OPEN_STATES, "Cette version n'est plus en cours.")
+    if refusal := abandon_refusal(agent, rev):
+        raise Refused(refusal, status=403)
     with _locked(session):
         rev.state = "abandoned"
         rev.open_key = None
@@ -356,16 +430,32 @@ def abandon(session: Session, agent: Agent, revision_id: int, lock_version: int)
 
 # --- review -------------------------------------------------------------------------------------------------
 
+def years_later(day: date, years: int) -> date:
+    """The same day ``years`` later (29 February: the 28th)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def _future(publish_at: datetime, now: datetime) -> datetime:
-    when = utc(publish_at).astimezone(UTC)
+    """A schedule's time, in UTC: in the future, and within ``SCHEDULE_YEARS`` years (Paris days: a day's slack)."""
+    latest = datetime.combine(years_later(now.date(), SCHEDULE_YEARS) + timedelta(days=2), time.min, UTC)
+    try:
+        when = utc(publish_at).astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise Refused("Cette date de publication n'est pas valable.", field="publish_at") from exc
     if when <= now:
         raise Refused("La date de publication doit être dans le futur.", field="publish_at")
+    if when >= latest:
+        raise Refused(f"La date de publication doit être dans les {SCHEDULE_YEARS} ans à venir.",
+                      field="publish_at")
     return when
 
 
 def _publish(session: Session, agent: Agent | None, rev: Revision, now: datetime) -> None:
     """Write the content to the live row(s), in the caller's savepoint; the previous version is superseded."""
-    entities.apply(session, rev.entity_type, rev.entity_key, rev.data)
+    entities.apply(session, rev.entity_type, rev.entity_key, rev.data, base=base_data(session, rev))
     for previous in session.scalars(select(Revision).where(
             Revision.entity_type == rev.entity_type, Revision.entity_key == rev.entity_key,
             Revision.state == "published", Revision.id != rev.id)):
@@ -468,7 +558,9 @@ def publish_due(session: Session, now: datetime | None = None) -> list[Revision]
     """Publish the scheduled revisions whose time has come; commits each one (the periodic task).
 
     Safe on several hosts at once: each revision is claimed by a conditional UPDATE (state still
-    "scheduled"); a host whose UPDATE changes no row leaves it to the one that claimed it.
+    "scheduled"); a host whose UPDATE changes no row leaves it to the one that claimed it. A revision that
+    no longer passes the checks of a publication (its replacement retired meanwhile…) or fails to be
+    written is sent back to its authors ("rejected", with the reason), never tried again and again.
     """
     now = utc(now).astimezone(UTC) if now else _now()
     due = list(session.scalars(select(Revision.id).where(
@@ -487,15 +579,54 @@ def publish_due(session: Session, now: datetime | None = None) -> list[Revision]
                 session.rollback()
                 continue
             rev = session.get(Revision, revision_id, populate_existing=True)
+            if errors := entities.validate(session, rev.entity_type, rev.entity_key, rev.data):
+                # What the reviewer approved can no longer be published as it is.
+                _send_back(session, rev, _reasons(rev.entity_type, errors), now)
+                session.commit()
+                log.warning("scheduled publication of revision %s refused: InvalidData", revision_id)
+                continue
             with _locked(session):
                 _publish(session, None, rev, now)
             _audit(session, None, "content.publish", rev)
             session.commit()
             published.append(rev)
-        except Exception:
+        except Exception as exc:  # one revision's failure must not stop the others
             session.rollback()
-            log.exception("scheduled publication of revision %s failed", revision_id)
+            # The type only: a database error's text quotes the content it was writing.
+            log.error("scheduled publication of revision %s failed: %s", revision_id, type(exc).__name__)
+            _give_up(session, revision_id, now)
     return published
+
+
+def _reasons(name: str, errors: dict[str, str]) -> str:
+    spec = entities.kind(name)
+    labels = {field.name: field.label for field in spec.all_fields}
+    return " ; ".join(f"{labels.get(field, field)} : {message}" for field, message in errors.items())
+
+
+def _send_back(session: Session, rev: Revision, reason: str, now: datetime) -> None:
+    """A scheduled revision that could not be published goes back to its authors, with why; audited."""
+    with _locked(session):
+        rev.state = "rejected"
+        rev.publish_at = None
+        rev.review_note = (SCHEDULE_FAILED + reason)[:4000]
+        _touch(rev, None, now)
+    _audit(session, None, "content.reject", rev)
+
+
+def _give_up(session: Session, revision_id: int, now: datetime) -> None:
+    """After an unexpected failure (rolled back): the revision sent back, so the task does not retry forever."""
+    try:
+        rev = session.get(Revision, revision_id, populate_existing=True)
+        if rev is None or rev.state != "scheduled":
+            session.rollback()
+            return
+        _send_back(session, rev, "une erreur technique a empêché d'écrire le contenu. Vérifiez cette version, "
+                                 "puis renvoyez-la en relecture.", now)
+        session.commit()
+    except Exception as exc:  # logged; the next run tries again
+        session.rollback()
+        log.error("could not send back revision %s: %s", revision_id, type(exc).__name__)
 
 
 # --- history, retirement, fiches -------------------------------------------------------------------------
@@ -540,7 +671,10 @@ def retire(session: Session, agent: Agent, key: str, replacement: str | None, no
                       "retirer.", status=409)
     data = {**live, "retired": True}
     if name == "procedure":
-        data.update(replacement=(replacement or "").strip(), retired_note=(note or "").strip())
+        replacement = (replacement or "").strip()
+        # Kept with a replacement too: if that one goes in turn, the old address says where things stood.
+        retired_note = (note or "").strip() or _replaced_note(session, replacement)
+        data.update(replacement=replacement, retired_note=retired_note)
     if errors := entities.validate(session, name, key, data):
         raise InvalidData(errors)
     now = _now()
@@ -549,6 +683,41 @@ def retire(session: Session, agent: Agent, key: str, replacement: str | None, no
                   note=(note or "").strip()[:2000] or "Retrait", authors=[agent.id], now=now)
     _audit(session, agent, "content.retire", rev)
     return rev
+
+
+def _replaced_note(session: Session, replacement: str) -> str:
+    """The citizens' note of a retirement without one: the replacement, named."""
+    if not replacement:
+        return ""
+    title = session.scalar(select(Procedure.title).where(Procedure.slug == replacement)) or replacement
+    return f"Cette démarche a été remplacée par « {title} »."
+
+
+def attach_fiche(session: Session, agent: Agent, name: str, key: str, slug: str) -> Revision:
+    """The entity's draft (opened if needed) with the fiche added to its "Voir aussi" or its entries.
+
+    Only onto a draft or a revision sent back: saving onto one in review, approved or scheduled would send
+    it back to draft and throw the review away without the reviewer knowing (409, the page says why).
+    """
+    _require_editor(agent)
+    field = ATTACH_FIELDS.get(name)
+    if field is None:
+        raise Refused("Une fiche se rattache à une démarche ou à une situation.", status=400)
+    current = open_revision(session, name, key)
+    if current is not None and current.state not in ("draft", "rejected"):
+        where = {"submitted": "est en relecture", "approved": "est approuvée",
+                 "scheduled": "est programmée"}.get(current.state, "est en cours")
+        raise Refused(f"La version en cours de ce contenu (n° {current.number}) {where} : y rattacher la fiche la "
+                      "renverrait en brouillon et sa relecture serait perdue. Attendez sa publication, ou qu'elle "
+                      "soit renvoyée au rédacteur, puis rattachez la fiche.", status=409)
+    data = current.data if current is not None else entities.live_data(session, name, key)
+    if data is None:
+        raise Refused("Ce contenu n'existe pas.", status=404)
+    items = list(data.get(field) or [])
+    if slug not in items:
+        items.append(slug)
+    note = (current.change_note if current is not None else "") or f"Fiche {slug} rattachée."
+    return start_edit(session, agent, name, key, {field: items}, change_note=note)
 
 
 def set_fiche_hidden(session: Session, agent: Agent, slug: str, hidden: bool) -> None:

@@ -263,6 +263,13 @@ def _analytics_settings(settings: dict, problems: list[str]) -> None:
                         "par une seule personne serait montrée aux rédacteurs.")
     if int(settings["ANALYTICS_RETENTION_DAYS"]) < 1:
         problems.append("ANALYTICS_RETENTION_DAYS : 1 jour au moins (30 par défaut).")
+    # The daily counts must outlive the longest report (30 days) and the raw events they are rolled up from
+    # (otherwise the roll-up would recreate them from events not yet purged).
+    floor = max(30, int(settings["ANALYTICS_RETENTION_DAYS"]))
+    if int(settings["ANALYTICS_SUMMARY_RETENTION_DAYS"]) < floor:
+        problems.append(f"ANALYTICS_SUMMARY_RETENTION_DAYS : {floor} jours au moins (90 par défaut) : la plus longue "
+                        "période des statistiques (30 jours) et la durée de conservation des recherches "
+                        "(ANALYTICS_RETENTION_DAYS).")
 
 
 def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None = None) -> dict:
@@ -358,9 +365,10 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         "DRAFT_RETENTION_DAYS": int(env.get("DRAFT_RETENTION_DAYS", "30")),
         "CLOSED_CASE_RETENTION_DAYS": int(env.get("CLOSED_CASE_RETENTION_DAYS", "180")),
         # Search analytics (search/analytics.py): raw searches (scrubbed query, day, visitor key) are kept this
-        # many days, their daily counts stay; editors see a query only once this many distinct visitors typed
-        # it (summed day by day over the period shown). 2 at least.
+        # many days, their daily counts SUMMARY days (at least 30, the longest report, and RETENTION); editors
+        # see a query only once this many distinct visitors typed it on one day of the period shown. 2 at least.
         "ANALYTICS_RETENTION_DAYS": int(env.get("ANALYTICS_RETENTION_DAYS", "30")),
+        "ANALYTICS_SUMMARY_RETENTION_DAYS": int(env.get("ANALYTICS_SUMMARY_RETENTION_DAYS", "90")),
         "ANALYTICS_MIN_VISITORS": int(env.get("ANALYTICS_MIN_VISITORS", "5")),
         # The video service of visio-plainte hearings, outside the portal: {room} is replaced by the
         # booking's own unguessable room name.

@@ -1,16 +1,18 @@
 """Privacy-first search analytics: what citizens search for and whether they find it, never who.
 
 What is kept of one search (``SearchEvent``, for ``ANALYTICS_RETENTION_DAYS`` days): the query
-scrubbed by ``scrub`` (numbers, e-mail addresses, links, plates and words the catalogue does not
-know are replaced), the day, the number of results, the best rank followed, and a visitor key:
-an HMAC of the client's address and user agent with the day's salt (``AnalyticsSalt``), which is
-deleted once the day is over. The key counts distinct visitors within a day and links nothing
-across days; no address, session, cookie or time finer than the day is stored.
+scrubbed by ``scrub`` (numbers, e-mail addresses, links, plates, common first names and surnames, and
+words the catalogue does not attest are replaced), the day, the number of results, the best rank
+followed, and a visitor key: an HMAC of the client's address and user agent with the day's salt
+(``AnalyticsSalt``), deleted once the next day is over too (a grace period for hosts whose clocks
+differ). The key counts distinct visitors within a day and links nothing across days; no address,
+session, cookie or time finer than the day is stored.
 
-The editors read daily counts (``SearchQueryDay``, rolled up by a periodic task) and a query is
-shown only when the sum over the period of its daily distinct visitors reaches
-``ANALYTICS_MIN_VISITORS`` (k-anonymity: a query typed by one person is never shown).
-Nothing here ever writes a query to a log.
+The editors read daily counts (``SearchQueryDay``, rolled up by a periodic task, deleted after
+``ANALYTICS_SUMMARY_RETENTION_DAYS``) and a query is shown only when, on at least one day of the
+period, ``ANALYTICS_MIN_VISITORS`` distinct visitors typed it (k-anonymity: a query typed by one person,
+however many days, is never shown; keys of different days cannot be compared, so a day is the only span
+over which visitors can be told apart). Nothing here ever writes a query to a log.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import io
 import logging
 import re
 import secrets
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
@@ -34,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from portal.dates import PARIS
 from portal.text import fold
-from search.analysis import is_stop
+from search.analysis import index_terms, is_stop, stem_variants
 from search.engine import MAX_WORD_CHARS, clean_query
 from search.models import AnalyticsSalt, SearchEvent, SearchQueryDay
 
@@ -51,14 +53,71 @@ MAX_STORED_CHARS = 100
 # Public numbers a citizen in danger types: never anyone's own number, kept as typed.
 KEPT_NUMBERS = frozenset({"15", "17", "18", "112", "114", "115", "119", "191", "196", "3018", "3919",
                           "116000", "116006"})
-# A word of this length or more that is one edit away from a known word is a typo of it, kept;
-# shorter, too many names are one edit away from some word ("lea" / "les").
-TYPO_MIN_CHARS = 5
+# A word is the catalogue's when at least this many documents of the index have it (document frequency of
+# its spelling field). Service-public.fr fiches name people in their examples ("si l'enfant a le nom de sa
+# mère (Leroy)", "Jean a 2 enfants : Michel et Sophie"): most such names are in one or two of them. Measured
+# on the real catalogue (docs/editorial.md, "Search statistics"): 3 leaves 12,164 of the index's 22,149
+# words (and 2,934 more by family), changes none of the 40 public evaluation queries with the search rules'
+# words (4 without them: "preplainte", "leboncoin", "cambriolé", "piratée" are in 1 or 2 documents).
+KNOWN_MIN_DOCS = 3
+# A word of this length or more one edit away from a word of the catalogue (KNOWN_MIN_DOCS documents) is a
+# typo of it, kept ("comissariat"); shorter, too many names are one edit away from some word ("marie" and
+# "mairie", "leroy" and "leroi").
+TYPO_MIN_CHARS = 6
+# Common first names and surnames in France (folded), never kept: a fiche's example ("monsieur Dupont et
+# madame Martin", 7 and 29 documents) or a place ("Saint-Michel", "Saint-Denis") puts some in enough
+# documents to pass KNOWN_MIN_DOCS. Names that are also common French words are not listed, the catalogue
+# uses them as such: "pierre" (stone, Saint-Pierre-et-Miquelon), "rose" (the old pink licence), "marie"
+# (folded "marié"), "claire", "blanc", "petit", "noël", "paris"... they are kept when the catalogue has them.
+NAMES = frozenset("""
+    abdel abdelkader adam adrien agnes ahmed aicha alain alba albert alexandre alexia alfred ali alice amandine
+    amina aminata amir amrani anais andre anna anne annie anthony antoine arlette arnaud arthur aubert aubin
+    aubry audrey aurelie axel ayoub bailly baptiste barbier barthelemy bauer bazin beatrice becker belkacem
+    benali benard benjamin benoit bernadette bernard bertin bertrand besson bilal blanchard blanchet blondel
+    bodin bonnet bonnin bouaziz boubacar bouchard bouchet boulay bourgeois bousquet bouvet bouvier boyer
+    brigitte brunel brunet bruno camara camille camus carlier caroline caron carpentier cartier catherine cecile
+    cedric celia celine chantal charles charlotte charrier chauvin chevallier chevrier chloe christian
+    christiane christine christophe cisse clara claude claudine clement cohen colas colette collet collin
+    cordier corinne costa coulibaly damien daniel danielle david delattre delaunay delmas delorme delphine denis
+    denise deschamps devaux diallo didier diop djamel dominique drouet dubois duclos dufour dumas dumont dupond
+    dupont dupuis dupuy durand duval dylan elisabeth elise elodie emile emilie emma emmanuel enzo eric ernest
+    erwan estelle ethan etienne eva evelyne evrard fabien fabre fabrice fanny farid fatima fatoumata faure
+    fernand fernandes fernandez ferrand ferreira fleury florence florian fouad fournier francine franck francois
+    francoise frederic gabriel gael gaillard gallet garcia garnier gaston gauthier gautier genevieve georges
+    gerard gilbert gilles gillet ginette girard giraud gonzalez gregory grondin guerin guichard guillaume
+    guillemin guillon guillot guillou gustave guy guyot gwendoline haddad hakim hamel hamon hamza hardy hebert
+    helene henri henry hernandez herve hoarau hoffmann huard hubert huet hugo hugues huguette humbert ibrahim
+    idriss ilyes ines isabelle jacob jacqueline jacques jacquet janine jean jeanne jeannine jeremie jeremy
+    jerome jessica joel jolly joly jordan josette josiane joubert jourdan jules julie julien juliette justine
+    kamel karim karine kevin khadija khelifi killian klein kone kylian lacombe lacoste lacroix laetitia lambert
+    lamy langlet langlois laporte laura laurence laurent lea leblanc leblond lebon lebreton lebrun leclerc
+    leclercq lecomte leconte ledoux leduc lefebvre lefevre lefort legrand leila lejeune lelievre lemaire
+    lemaitre lemoine lemonnier lenny leo leon leroux leroy levasseur levy liliane lina lionel loic lopes lopez
+    lou louis louna luc lucas lucette lucie lucien lucienne ludovic lyes maeva magali maillard maillot malik
+    mallet mamadou manon mansouri marc marcel marcelle marchal margaux maria mariam marion martin martine
+    martinez martins marty masson mathias mathieu mathilde mathis matteo matthieu maury maxime mehdi melanie
+    menard mercier meyer meziane michael michaud michel micheline mickael mila millet mireille mohamed mohammed
+    monique monnier moreau morel morgane morin morvan mourad moussa muller murielle myriam nabil nadege nadia
+    nadine nassim nathalie nathan ndiaye nguyen nicolas nicole nina noah noemie nolan nordine odette odile
+    oliveira olivier ollivier omar ophelie oumar pascal pasquier patrice patricia patrick paul paulette pauline
+    payet pelletier peltier pereira perez perret perrier perrin perrot pham philippe picard pichon pierrette
+    pineau poirier pons poulain poulin prevost prevot pruvost quentin rachid raphael rayan rayane raymond
+    raymonde raynaud regis regnier remi remy renaud renault rene renee rey reynaud richard rigaud robert robin
+    rodolphe rodrigues rodriguez roger roland rolland romain romane ronan rousseau roussel rousset roy royer
+    sabrina sacha saidi salim sami samia samir samuel sanchez sandra sandrine santos sarah sasha schmidt schmitt
+    schneider sebastien serge severine silva simon simone sofiane sonia sophie souleymane stephane stephanie
+    suzanne sylla sylvain sylviane sylvie tanguy tessier texier theo therese thibault thierry thomas timeo
+    timothee tom tran traore tristan valentin valerie vallet vanessa vasseur veronique victor vidal vincent
+    virginie wagner walid weber weiss william xavier yacine yanis yann yannick yasmine youssef yves yvette
+    yvonne zoe
+""".split())
 TOKEN = re.compile(r"[0-9a-f]{32}")
 # Clicks count for a search of today or yesterday (a page left open overnight); the roll-up
 # recomputes one day more than that, so the last click of a day is always rolled up.
 CLICK_DAYS = 2
 ROLLUP_DAYS = CLICK_DAYS + 1
+# A day's salt outlives its day by this many days: hosts' clocks may differ around midnight.
+SALT_GRACE_DAYS = 1
 # How fresh the editors' counts are (the roll-up's period, run by the search worker).
 ROLLUP_EVERY_MINUTES = 15
 PERIODS = (7, 30)
@@ -66,13 +125,14 @@ REPORT_LIMIT = 200
 # A best click further down than this, on average, means the answer is too far.
 FAR_RANK = 3
 
-# Scrubbing, on the lower-cased query, in this order. Each match becomes a private-use character
-# (not a word character, so the vocabulary check skips it), turned into its marker at the end.
-_LINK = re.compile(r"(?:https?://|www\.)\S+")
+# Scrubbing, on the query as typed (the case of a word's initial tells a name), in this order. Each match
+# becomes a private-use character (not a word character, so the vocabulary check skips it), turned into its
+# marker at the end.
+_LINK = re.compile(r"(?:https?://|www\.)\S+", re.I)
 _EMAIL = re.compile(r"\S*@\S*")
-_IBAN = re.compile(r"\b[a-z]{2}\d{2}(?:[ -]?[a-z0-9]{4}){2,7}(?:[ -]?[a-z0-9]{1,3})?\b")
+_IBAN = re.compile(r"\b[a-z]{2}\d{2}(?:[ -]?[a-z0-9]{4}){2,7}(?:[ -]?[a-z0-9]{1,3})?\b", re.I)
 # SIV plates (since 2009): AB-123-CD; the letters I, O and U are never used, 000 neither.
-_PLATE = re.compile(r"\b[a-hj-np-tv-z]{2}([- ]?)(\d{3})\1[a-hj-np-tv-z]{2}\b")
+_PLATE = re.compile(r"\b[a-hj-np-tv-z]{2}([- ]?)(\d{3})\1[a-hj-np-tv-z]{2}\b", re.I)
 # Phone, card, IMEI, social security and account numbers, dates of birth: 5 digits or more,
 # possibly grouped by spaces, dots, dashes or slashes ("06 12 34 56 78", "+33 6…", "12/05/1990").
 _DIGITS = re.compile(r"\+?\d(?:[ .\-/]?\d){4,}")
@@ -88,21 +148,64 @@ _ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 
 
 class Vocabulary:
-    """Whether a word is the catalogue's, or a near typo of one of its words (one edit away).
+    """Which words of a query the catalogue attests, so that they may be stored.
 
-    ``contains`` answers for a folded, lower-cased word (the index's spelling words are folded).
+    ``frequency``: the index's spelling words (folded, lower-case) and how many documents have each;
+    ``curated``: the words of the published search rules (synonyms, best and worst bets), which editors
+    wrote and reviewers approved. A word is attested when it is not one of NAMES and at least ``min_docs``
+    documents have it, or a rule has it, or an attested word shares its family (stem: "négligences" and
+    "négligence"; "visioplainte" and "plainte"). A word is kept when attested, or when it is a typo of a
+    word attested as written: TYPO_MIN_CHARS letters or more, one edit away. A word typed with a capital
+    initial inside the query (``capitalised``: a name, most of the time) is kept only if attested as written:
+    neither its family nor its typos count.
     """
 
-    def __init__(self, contains: Callable[[str], bool] | Container[str]) -> None:
-        self._contains = contains if callable(contains) else contains.__contains__
+    def __init__(self, frequency: Mapping[str, int], curated: Iterable[str] = (),
+                 min_docs: int = KNOWN_MIN_DOCS) -> None:
+        self._frequency = frequency
+        self.min_docs = max(1, min_docs)
+        self._curated = frozenset(fold(w.lower()) for w in curated) - NAMES
 
-    def __call__(self, word: str) -> bool:
-        folded = fold(word.lower())
-        if self._contains(folded):
-            return True
-        if not TYPO_MIN_CHARS <= len(folded) <= MAX_WORD_CHARS:
+    def _as_written(self, folded: str) -> bool:
+        if folded in NAMES:
             return False
-        return any(self._contains(candidate) for candidate in _one_edit(folded))
+        return self._frequency.get(folded, 0) >= self.min_docs or folded in self._curated
+
+    def attested(self, folded: str) -> bool:
+        """Whether the catalogue attests this folded, lower-case word (or its family), and it is no one's name."""
+        if folded in NAMES:
+            return False
+        if self._as_written(folded):
+            return True
+        stems = _family_stems(self._frequency, self.min_docs, self._curated)
+        return any(term in stems for term in index_terms(folded))
+
+    def __call__(self, word: str, *, capitalised: bool = False) -> bool:
+        folded = fold(word.lower())
+        if capitalised:
+            return self._as_written(folded)
+        if self.attested(folded):
+            return True
+        if folded in NAMES or not TYPO_MIN_CHARS <= len(folded) <= MAX_WORD_CHARS:
+            return False
+        return any(self._as_written(candidate) for candidate in _one_edit(folded))
+
+
+# The stems of the last vocabulary's attested words: computed once per state of the index, by the first search
+# that needs them (half a second in a new process on the full catalogue, a hundredth after: stems are cached);
+# the mapping they were computed from is kept with them, compared by identity (each state of the index has its
+# own).
+_stems_cache: list[tuple[Mapping[str, int], int, frozenset[str], frozenset[str]]] = []
+
+
+def _family_stems(frequency: Mapping[str, int], min_docs: int, curated: frozenset[str]) -> frozenset[str]:
+    for cached_frequency, cached_min, cached_curated, stems in _stems_cache:
+        if cached_frequency is frequency and cached_min == min_docs and cached_curated == curated:
+            return stems
+    words = {w for w, n in frequency.items() if n >= min_docs} | curated
+    stems = frozenset(term for w in words - NAMES for term in stem_variants(w))
+    _stems_cache[:] = [(frequency, min_docs, curated, stems)]
+    return stems
 
 
 def _one_edit(word: str) -> Iterable[str]:
@@ -141,28 +244,38 @@ def _plate(match: re.Match) -> str:
     return f" {_PLACEHOLDERS[PLATE]} "
 
 
-def scrub(query: str, known: Callable[[str], bool]) -> str:
+def scrub(query: str, known: Vocabulary) -> str:
     """The query as it may be stored: lower-case, at most 100 characters, with every number of 5 digits
     or more, e-mail address, link, licence plate and IBAN replaced by a marker ("[numéro]"…), and every
-    word ``known`` does not know (a proper name, most of the time) replaced by "…".
+    word ``known`` does not attest (a proper name, most of the time) replaced by "…".
 
-    ``known`` is usually ``engine_vocabulary()``: the index's words and their near typos. Stop words
-    and numbers of up to 4 digits (17, 112, 3919) are kept; accents are kept.
+    ``known`` is usually ``engine_vocabulary()`` (see Vocabulary: the words of at least KNOWN_MIN_DOCS
+    documents of the index or of the search rules, their families and typos, never NAMES). A word typed with
+    a capital initial, other than the query's first word, must be attested as typed: no family, no typo
+    (unless the whole query is in capitals: then the case tells nothing). Stop words and numbers of up to 4
+    digits (17, 112, 3919) are kept; accents are kept.
     """
-    text = clean_query(query).lower()
+    text = clean_query(query)
+    cased = text != text.upper()  # "PLAINTE CONTRE X": no initial stands out
     text = _LINK.sub(f" {_PLACEHOLDERS[LINK]} ", text)
     text = _EMAIL.sub(f" {_PLACEHOLDERS[EMAIL]} ", text)
     text = _IBAN.sub(_iban, text)
     text = _PLATE.sub(_plate, text)
     text = _DIGITS.sub(_numbers, text)
 
+    first = True
+
     def word(match: re.Match) -> str:
-        token = match.group(0)
-        if token.isdigit() or is_stop(token) or (len(token) <= MAX_WORD_CHARS and known(token)):
-            return token
+        nonlocal first
+        token, lowered = match.group(0), match.group(0).lower()
+        capitalised = cased and not first and token[0].isupper()
+        first = False
+        if lowered.isdigit() or is_stop(lowered) or (
+                len(lowered) <= MAX_WORD_CHARS and known(lowered, capitalised=capitalised)):
+            return lowered
         return _PLACEHOLDERS[UNKNOWN]
 
-    text = _WORD.sub(word, text)
+    text = _WORD.sub(word, text).lower()
     text = _UNKNOWN_RUN.sub(_PLACEHOLDERS[UNKNOWN], text)
     for placeholder, marker in _MARKER_OF.items():
         text = text.replace(placeholder, marker)
@@ -174,19 +287,23 @@ def scrub(query: str, known: Callable[[str], bool]) -> str:
     return text.strip()
 
 
+def rule_words(engine) -> frozenset[str]:
+    """The words of the search rules the index serves (synonyms, best and worst bets), folded."""
+    return frozenset(fold(word) for rule in engine.tuning().rules for term in rule.get("terms", ())
+                     for word in _WORD.findall(str(term).lower()))
+
+
 def engine_vocabulary() -> Vocabulary:
-    """The current index's words (with their near typos); an empty vocabulary if the index cannot be read,
-    which scrubs every word: when in doubt, nothing is kept."""
+    """The current index's attested words (with their typos); an empty vocabulary if the index cannot be
+    read, which scrubs every word: when in doubt, nothing is kept."""
     from search import services  # search.services imports this module
 
-    words: Container[str] = frozenset()
     try:
         engine = services.engine()
-        # A container, not a per-word call: a typo check looks up several hundred candidates.
-        words = engine.vocabulary_words()
+        return Vocabulary(engine.vocabulary_frequencies(), rule_words(engine))
     except Exception as exc:  # the index missing, unreadable, or another engine
         log.warning("search analytics: index vocabulary unavailable (%s)", type(exc).__name__)
-    return Vocabulary(words)
+    return Vocabulary({})
 
 
 # -- recording ----------------------------------------------------------------------------------
@@ -247,7 +364,7 @@ def new_token() -> str:
 
 
 def record_search(session: Session, query: str, results: int, client: Client, *,
-                  known: Callable[[str], bool] | None = None, day: date | None = None) -> str:
+                  known: Vocabulary | None = None, day: date | None = None) -> str:
     """Store one search (flushed, not committed); returns its token, which the result links carry so
     that a click is counted (``record_click``)."""
     day = day or today()
@@ -321,27 +438,43 @@ def rollup_recent(session: Session, now: date | None = None) -> list[date]:
     return done
 
 
-def purge(session: Session, now: date | None = None) -> tuple[int, int]:
-    """Delete raw events older than ``ANALYTICS_RETENTION_DAYS`` (rolled up first, so their counts stay)
-    and the salts of past days. Flushed, not committed; returns (events, salts) deleted."""
+class Purged(NamedTuple):
+    """What one purge deleted."""
+
+    events: int
+    salts: int
+    daily_counts: int
+
+
+def purge(session: Session, now: date | None = None) -> Purged:
+    """Delete raw events older than ``ANALYTICS_RETENTION_DAYS`` (rolled up first, so their counts stay),
+    daily counts older than ``ANALYTICS_SUMMARY_RETENTION_DAYS`` (every query, shown or not), and the
+    salts of the days before yesterday. Flushed, not committed.
+
+    Yesterday's salt is kept through today (SALT_GRACE_DAYS): a host whose clock is a little behind still
+    counts yesterday's searches with it, instead of creating a second salt for that day, which would count
+    each of its visitors twice."""
     now = now or today()
     cutoff = now - timedelta(days=_setting("ANALYTICS_RETENTION_DAYS", 30))
     for day in session.scalars(select(SearchEvent.day).distinct().where(SearchEvent.day < cutoff)).all():
         rollup(session, day)
     events = session.execute(delete(SearchEvent).where(SearchEvent.day < cutoff)).rowcount
-    salts = session.execute(delete(AnalyticsSalt).where(AnalyticsSalt.day < now)).rowcount
+    summary_cutoff = now - timedelta(days=_setting("ANALYTICS_SUMMARY_RETENTION_DAYS", 90))
+    daily = session.execute(delete(SearchQueryDay).where(SearchQueryDay.day < summary_cutoff)).rowcount
+    salts = session.execute(
+        delete(AnalyticsSalt).where(AnalyticsSalt.day < now - timedelta(days=SALT_GRACE_DAYS))).rowcount
     session.flush()
-    return events, salts
+    return Purged(events, salts, daily)
 
 
-def purge_task(session: Session) -> tuple[int, int]:
+def purge_task(session: Session) -> Purged:
     """Periodic task: ``purge`` and commit (idempotent: several hosts may run it)."""
     try:
         deleted = purge(session)
         session.commit()
     except IntegrityError:  # a concurrent roll-up of the same day: the next run finishes the purge
         session.rollback()
-        return 0, 0
+        return Purged(0, 0, 0)
     return deleted
 
 
@@ -358,7 +491,10 @@ def init_app(app: Flask) -> None:
 
 @dataclass(frozen=True)
 class Row:
-    """One query over a period: its searches, the sum of its daily distinct visitors, and outcomes."""
+    """One query over a period: its searches, its distinct visitors on its busiest day, and outcomes.
+
+    ``visitors`` is the largest number of distinct visitors of one day: the day's salt makes the same
+    person a different key each day, so a sum would count one person typing it on 5 days as 5."""
 
     query: str
     searches: int
@@ -397,7 +533,8 @@ def _period_totals(period: int, now: date | None, min_visitors: int | None):
     q = SearchQueryDay
     totals = {
         "searches": func.sum(q.searches),
-        "visitors": func.sum(q.visitors),
+        # k-anonymity holds within one day only (see Row): the busiest day's distinct visitors.
+        "visitors": func.max(q.visitors),
         "zero_results": func.sum(q.zero_results),
         "clicked": func.sum(q.clicked),
         "best_rank_total": func.sum(q.best_rank_total),
@@ -478,7 +615,7 @@ REPORTS: dict[str, tuple[str, Callable[..., list[Row]]]] = {
     "clic-lointain": ("Clic lointain", far_click_queries),
 }
 
-CSV_HEADER = ("Recherche", "Recherches", "Visiteurs (somme des visiteurs distincts par jour)", "Sans résultat",
+CSV_HEADER = ("Recherche", "Recherches", "Visiteurs distincts (meilleur jour)", "Sans résultat",
               "Avec clic", "Sans clic", "Rang moyen du meilleur clic")
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -121,7 +121,7 @@ class SearchEngine(Protocol):
 
     def suggest(self, query: str) -> str | None: ...
 
-    def vocabulary_words(self) -> Container[str]: ...
+    def vocabulary_frequencies(self) -> Mapping[str, int]: ...
 
     def status(self) -> IndexStatus: ...
 

@@ -6,7 +6,9 @@ retired; a rule published) is recorded in the outbox in the same transaction
 kept in the current build's meta.json, and applies them:
 
 - ENTRY: the entry is read again; published, its document is replaced, otherwise removed;
-- TUNING: the published rules are written as the build's tuning.json;
+- TUNING: the published rules are written as the build's tuning.json (also when that file
+  is lost or unreadable, or holds other rules: its readers then serve the last rules they
+  read, or none, never the YAML files' initial rules);
 - REBUILD, or an index missing, of an older format, or further behind than the
   oldest event kept (the outbox was purged since): a full rebuild beside the live
   index, swapped in atomically (``services.rebuild_index``).
@@ -37,7 +39,7 @@ from portal.extensions import utc
 from portal.tasks import register_periodic
 from search import services
 from search.engine import INDEX_VERSION, Document, IndexStatus
-from search.tuning import current_tuning
+from search.tuning import Tuning, current_tuning
 from search.whoosh_engine import WhooshEngine
 
 log = logging.getLogger(__name__)
@@ -151,7 +153,9 @@ class Indexer:
         watermark = status.watermark or 0
         now = datetime.now(UTC)
         events, fresh = self._read(session, watermark, now)
-        if any(e.topic in (outbox.ENTRY, outbox.TUNING) for e in fresh):
+        # status.tuning None: the build's tuning.json is lost or unreadable (its readers serve the last rules
+        # they read, or none): written again at this pass, events or not.
+        if not status.tuning or any(e.topic in (outbox.ENTRY, outbox.TUNING) for e in fresh):
             # The catalogue's fingerprint before the events are read again: the index will hold at least
             # that state, so the fingerprint it records may lag behind it, never run ahead of it
             # (`flask search ensure` trusts it).
@@ -165,8 +169,6 @@ class Indexer:
         report = PassReport(events=len(fresh), more=self._more)
         report.watermark = max([watermark, *(e.id for e in events)])
         slugs = list(dict.fromkeys(e.key for e in fresh if e.topic == outbox.ENTRY and e.key))
-        # An index without a recorded tuning serves the built-in one: write the database's.
-        report.tuning = any(e.topic == outbox.TUNING for e in fresh) or (content is not None and not status.tuning)
         if content is None:
             if report.watermark != watermark and not self.engine.apply_changes(
                     build=status.build, meta={"watermark": report.watermark}):
@@ -180,8 +182,10 @@ class Indexer:
         held = self.engine.digests(status.build, slugs)
         documents = [d for d in documents if held.get(d.slug) != d.digest]
         removed = [slug for slug in removed if slug in held]
-        tuning = current_tuning(session) if report.tuning else None
-        if tuning is not None and tuning.digest == status.tuning:
+        # The database's rules, written only if the build serves others (a TUNING event, a lost file, a build
+        # made without them): a rule retired stays retired.
+        tuning: Tuning | None = current_tuning(session)
+        if tuning.digest == status.tuning:
             tuning = None
         report.tuning = tuning is not None
         digest = tuning.digest if tuning else status.tuning

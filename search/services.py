@@ -38,7 +38,7 @@ from search.highlight import highlight_words
 from search.privacy import install_log_filter
 from search.shortcuts import Shortcut, station_shortcut
 from search.tuning import Tuning, current_tuning, tuning_with
-from search.vocabulary import load_best_bets, load_synonyms
+from search.vocabulary import BestBets, Synonyms
 from search.whoosh_engine import WhooshEngine
 
 log = logging.getLogger(__name__)
@@ -97,9 +97,9 @@ def document_for(entry: Procedure) -> Document:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["search"] = WhooshEngine(
-        Path(app.config["SEARCH_INDEX_DIR"]), load_synonyms(), load_best_bets()
-    )
+    # No rules of its own: the portal serves those of the index, which ensure_index and the indexer write
+    # from the database. The YAML files are only the rules' initial content (search.tuning).
+    app.extensions["search"] = WhooshEngine(Path(app.config["SEARCH_INDEX_DIR"]), Synonyms(), BestBets())
     app.jinja_env.filters["highlight"] = highlight_words
     health.register(app, "search", lambda: engine().search("plainte", limit=1) is not None)
 
@@ -169,7 +169,8 @@ def ensure_index(session: Session, search_engine: SearchEngine, force: bool = Fa
     content = content_fingerprint(session)
     fingerprint = combined_fingerprint(content, tuning.digest)
     status = search_engine.status()
-    if not force and status.is_current(fingerprint):
+    # status.tuning is None when the build's tuning.json was lost: written again below, without a rebuild.
+    if not force and status.is_current(fingerprint) and status.tuning == tuning.digest:
         if status.watermark != watermark:
             # Current, whatever the outbox says: another database, or a log reset since. The indexer
             # goes on from here instead of rebuilding.

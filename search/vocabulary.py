@@ -175,7 +175,7 @@ def tuning_from_rules(rules: Iterable[Mapping]) -> Tuning:
 
 
 def tuning_of(synonyms: Synonyms, best_bets: BestBets, worst_bets: WorstBets | None = None) -> Tuning:
-    """The same tuning as these objects, as rules (an engine's fallback when its index carries none)."""
+    """The same tuning as these objects, as rules (what a rebuild given no tuning writes)."""
     rules = [{"kind": "synonym", "terms": group} for group in synonyms.groups]
     rules += [{"kind": "best_bet", "terms": b["queries"], "slugs": b["slugs"]} for b in best_bets.bets]
     rules += [{"kind": "worst_bet", "terms": b["queries"], "slugs": b["slugs"]}

@@ -22,8 +22,11 @@ that whichever process prunes next, in whatever worker, knows it.
 The tuning (synonyms, best and worst bets) belongs to the index generation:
 the indexer writes ``tuning.json`` into the build (atomically, with a full
 rebuild or on its own), and readers reload it when its file changes, checked
-with one ``stat`` per query. An index without one runs with the tuning given to
-the constructor; ``search(..., tuning=...)`` overrides it (editors' previews).
+with one ``stat`` per query; ``search(..., tuning=...)`` overrides it (editors'
+previews). Every build is written with one. Should it go missing or unreadable,
+a reader keeps the last tuning it read from that build, or else runs with no
+rules: never rules from elsewhere (the YAML files', say), which could bring back
+one an editor retired. The indexer writes it again at its next pass.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,6 +88,8 @@ RETIRED_GRACE_SECONDS = 300.0
 RETIRED_FILE = "retired.json"
 TUNING_FILE = "tuning.json"
 META_FILE = "meta.json"
+# What a build whose tuning.json is lost serves when this process never read it: no rules.
+NO_TUNING = tuning_from_rules([])
 
 
 def build_schema() -> Schema:
@@ -256,14 +261,18 @@ class WhooshEngine:
                  grace_seconds: float = RETIRED_GRACE_SECONDS, worst_bets: WorstBets | None = None) -> None:
         self.root = Path(root)
         self.grace_seconds = grace_seconds
-        # The fallback, for an index that carries no tuning.json.
+        # Written with a build that ``rebuild`` is given no tuning for (tests, the benchmark); never read
+        # in place of a build's tuning.json. The portal passes none (search.services.init_app).
         self.synonyms = synonyms
         self.best_bets = best_bets
-        self.fallback_tuning = tuning_of(synonyms, best_bets, worst_bets)
+        self.default_tuning = tuning_of(synonyms, best_bets, worst_bets)
         self._local = threading.local()
         self._generations: dict[tuple[str, int], _Generation] = {}
         self._generations_lock = threading.Lock()
-        self._tuning: tuple[tuple, Tuning] | None = None
+        # Build directory → (its tuning.json's stat, what it held: None if missing or unreadable).
+        self._tuning: dict[str, tuple[tuple, Tuning | None]] = {}
+        # Build directory → the last tuning read from its tuning.json, for when the file is lost.
+        self._last_good: dict[str, Tuning] = {}
         self._tuning_lock = threading.Lock()
 
     # -- writing ---------------------------------------------------------
@@ -287,6 +296,7 @@ class WhooshEngine:
                 meta: Mapping[str, object] | None = None) -> None:
         """Build a complete index beside the live one, with its tuning, then swap it in atomically.
 
+        ``tuning`` None: the constructor's (the indexer always passes the published rules).
         ``meta`` adds to the build's meta.json (the indexer's watermark). If
         anything fails, or the process dies, the live index stays as it was; a
         directory left half-built is pruned like any replaced build.
@@ -310,8 +320,8 @@ class WhooshEngine:
                     raise
                 writer.commit()
                 ix.close()
-                if tuning is not None:
-                    self._write_tuning(target, tuning)
+                # Always one: a build without would serve no rules.
+                self._write_tuning(target, tuning if tuning is not None else self.default_tuning)
                 self._write_meta(target, fingerprint, count, fresh=True, **dict(meta or {}))
             except BaseException:
                 shutil.rmtree(target, ignore_errors=True)
@@ -517,6 +527,7 @@ class WhooshEngine:
         except (SearchUnavailable, OSError, ValueError):
             return IndexStatus(available=False)
         watermark = meta.get("watermark")
+        served = self._read_tuning(str(target))
         return IndexStatus(
             available=True,
             version=meta.get("version"),
@@ -526,35 +537,56 @@ class WhooshEngine:
             build=target.name,
             watermark=watermark if isinstance(watermark, int) else None,
             content_fingerprint=meta.get("content_fingerprint"),
-            tuning=meta.get("tuning"),
+            # What the build serves: None when its tuning.json is missing or unreadable (to write again).
+            tuning=served.digest if served is not None else None,
         )
 
     def tuning(self, target: str | None = None) -> Tuning:
-        """The tuning of the current build (or of ``target``): its tuning.json, reread when that file changes."""
+        """The tuning of the current build (or of ``target``): its tuning.json, reread when that file changes.
+
+        The file missing or unreadable: the last tuning this process read from that build, else no
+        rules. Never the constructor's: rules an editor retired would come back.
+        """
         target = target or str(self._resolve())
+        found = self._read_tuning(target)
+        if found is not None:
+            return found
+        return self._last_good.get(target, NO_TUNING)
+
+    def _read_tuning(self, target: str) -> Tuning | None:
+        """``target``'s tuning.json, parsed once per change of the file (one ``stat``); None if missing or
+        unreadable."""
         path = os.path.join(target, TUNING_FILE)
         try:
             stat = os.stat(path)
+            key: tuple = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         except OSError:
-            return self.fallback_tuning
-        key = (target, stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        cached = self._tuning
+            key = ("missing",)
+        cached = self._tuning.get(target)
         if cached is not None and cached[0] == key:
             return cached[1]
         with self._tuning_lock:
-            cached = self._tuning
+            cached = self._tuning.get(target)
             if cached is not None and cached[0] == key:
                 return cached[1]
-            try:
-                with open(path, encoding="utf-8") as handle:
-                    data = json.load(handle)
-                tuning = tuning_from_rules(data["rules"])
-            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-                # Written atomically, so never half a file; an unreadable one must not stop the search.
-                log.error("search tuning unreadable, built-in tuning used: %s", type(exc).__name__)
-                tuning = self.fallback_tuning
-            self._tuning = (key, tuning)
-            return tuning
+            found: Tuning | None = None
+            if key == ("missing",):
+                log.error("search tuning missing: the last rules read from this index kept, else none")
+            else:
+                try:
+                    with open(path, encoding="utf-8") as handle:
+                        found = tuning_from_rules(json.load(handle)["rules"])
+                except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                    # Written atomically, so never half a file; an unreadable one must not stop the search.
+                    log.error("search tuning unreadable (%s): the last rules read from this index kept, else none",
+                              type(exc).__name__)
+            # This build and the few seen just before it: older ones were replaced.
+            recent = list(self._tuning)[-3:]
+            self._tuning = {**{t: self._tuning[t] for t in recent if t != target}, target: (key, found)}
+            if found is not None:
+                self._last_good = {**{t: v for t, v in self._last_good.items() if t in self._tuning},
+                                   target: found}
+            return found
 
     def _reader(self) -> _ThreadReader:
         """This thread's reader, refreshed after incremental updates, reopened after a rebuild."""
@@ -708,6 +740,7 @@ class WhooshEngine:
         lexicon = _ThreadLexicon(reader.generation, reader.searcher.reader())
         return plan(typed, lexicon, self.tuning(reader.target).synonyms).suggestion
 
-    def vocabulary_words(self) -> Container[str]:
-        """The current index's words (the spelling field): what search analytics may keep of a query."""
-        return self._reader().generation.frequency.keys()
+    def vocabulary_frequencies(self) -> Mapping[str, int]:
+        """The current index's words (the spelling field) and how many documents hold each: what search
+        analytics may keep of a query."""
+        return self._reader().generation.frequency

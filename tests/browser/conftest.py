@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 from tests.conftest import LiveServer
 
@@ -192,3 +193,16 @@ def run_axe(page: Page) -> list[dict]:
          "targets": [n["target"] for n in v["nodes"]][:5]}
         for v in result["violations"]
     ]
+
+
+def sign_in_agent(context: BrowserContext, email: str, password: str, secret: str) -> Page:
+    """A new page of ``context`` signed in to the agents' space through its form (password and TOTP code)."""
+    page = context.new_page()
+    page.goto("/agents/connexion")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Connexion à l'espace agents")
+    page.get_by_label("Adresse électronique professionnelle").fill(email)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Espace agents")
+    return page

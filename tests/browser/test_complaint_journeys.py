@@ -20,9 +20,8 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-import pyotp
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy import text as sql
 
@@ -32,7 +31,7 @@ from portal.extensions import db
 from portal.security import limiter
 from portal.templating import date_fr
 from tests.agents.helpers import DEFAULT_PASSWORD
-from tests.browser.conftest import run_axe, watched_context
+from tests.browser.conftest import run_axe, sign_in_agent, watched_context
 from tests.complaints.conftest import LE_MANS_UNIT
 
 # What the journeys create over real HTTP is committed for real: removed after each test, newest first,
@@ -200,18 +199,6 @@ def _officer_of(app, reference: str | None = None, unit_id: str = LE_MANS_UNIT) 
     return email, DEFAULT_PASSWORD, secret
 
 
-def _sign_in_officer(context: BrowserContext, email: str, password: str, secret: str) -> Page:
-    page = context.new_page()
-    page.goto("/agents/connexion")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Connexion à l'espace agents")
-    page.get_by_label("Adresse électronique professionnelle").fill(email)
-    page.get_by_label("Mot de passe").fill(password)
-    page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Espace agents")
-    return page
-
-
 def test_plainte_en_ligne_from_orientation_to_closing(browser, live_server, csp_report_log, local_fc, app):
     local_fc.provider.faults.clear()
     limiter.reset()
@@ -235,7 +222,7 @@ def test_plainte_en_ligne_from_orientation_to_closing(browser, live_server, csp_
         # The officer of that unit, in a browser of their own.
         email, password, secret = _officer_of(app, reference)
         with watched_context(browser, live_server.url, csp_report_log) as (officer_context, _):
-            officer = _sign_in_officer(officer_context, email, password, secret)
+            officer = sign_in_agent(officer_context, email, password, secret)
             _console_menu(officer, "Dossiers de l'unité").click()
             expect(officer.get_by_role("heading", level=1)).to_have_text("Dossiers de l'unité")
             officer.get_by_role("link", name=reference, exact=True).click()
@@ -306,7 +293,7 @@ def test_visio_plainte_from_agenda_to_validated_statement(browser, live_server, 
     with (watched_context(browser, live_server.url, csp_report_log) as (officer_context, _),
           watched_context(browser, live_server.url, csp_report_log) as (citizen_context, citizen_watch)):
         # The officer publishes the unit's slots for a morning.
-        officer = _sign_in_officer(officer_context, email, password, secret)
+        officer = sign_in_agent(officer_context, email, password, secret)
         _console_menu(officer, "Agenda des visio-plaintes").click()
         expect(officer.get_by_role("heading", level=1)).to_have_text("Agenda de visio-plainte")
         officer.get_by_label("Date").fill(day.isoformat())

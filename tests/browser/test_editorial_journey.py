@@ -15,9 +15,8 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-import pyotp
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import expect
 from sqlalchemy import delete, select
 
 from agents.services import create_agent
@@ -30,7 +29,7 @@ from search import services as search_services
 from search.models import SearchRule
 from search.worker import Worker
 from tests.agents.helpers import DEFAULT_PASSWORD
-from tests.browser.conftest import run_axe, watched_context
+from tests.browser.conftest import run_axe, sign_in_agent, watched_context
 
 SLUG = "operation-tranquillite-vacances"
 NEW_SUMMARY = ("Pendant votre absence, la police ou la gendarmerie peut passer surveiller votre domicile, toute "
@@ -96,17 +95,6 @@ def _agent(app, roles: list[str], name: str) -> tuple[str, str]:
     return email, secret
 
 
-def _sign_in(context: BrowserContext, email: str, secret: str) -> Page:
-    page = context.new_page()
-    page.goto("/agents/connexion")
-    page.get_by_label("Adresse électronique professionnelle").fill(email)
-    page.get_by_label("Mot de passe").fill(DEFAULT_PASSWORD)
-    page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Espace agents")
-    return page
-
-
 def test_an_edit_and_a_synonym_reach_citizens_after_another_agents_review(
         browser, live_server, csp_report_log, app, indexer, restore_catalogue):
     # The editor may review too, but never their own change: the four-eyes rule, not the role, stops them.
@@ -125,7 +113,7 @@ def test_an_edit_and_a_synonym_reach_citizens_after_another_agents_review(
             assert "tranquillité vacances" not in first_before.inner_text()
 
         with watched_context(browser, live_server.url, csp_report_log) as (editor_context, _):
-            editor = _sign_in(editor_context, editor_email, editor_secret)
+            editor = sign_in_agent(editor_context, editor_email, DEFAULT_PASSWORD, editor_secret)
             # The procedure, from the menu.
             editor.get_by_role("link", name="Contenus").first.click()
             editor.get_by_role("link", name="Démarches").first.click()
@@ -161,7 +149,7 @@ def test_an_edit_and_a_synonym_reach_citizens_after_another_agents_review(
             rule_revision = urlsplit(editor.url).path
 
         with watched_context(browser, live_server.url, csp_report_log) as (reviewer_context, _):
-            reviewer = _sign_in(reviewer_context, reviewer_email, reviewer_secret)
+            reviewer = sign_in_agent(reviewer_context, reviewer_email, DEFAULT_PASSWORD, reviewer_secret)
             reviewer.get_by_role("link", name="Contenus").first.click()
             expect(reviewer.locator("main")).to_contain_text("À relire")
             reviewer.goto(procedure_revision)

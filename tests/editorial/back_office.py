@@ -122,14 +122,23 @@ def own_procedure(db_session, slug: str = "plainte-en-ligne") -> Procedure:
 # --- "Never active markup": what an editor typed must stay text everywhere ------------------------------------
 
 JAVASCRIPT_URL = re.compile(r"^\s*(javascript|vbscript|data):", re.IGNORECASE)
+CSP_NONCE = re.compile(r"script-src[^;]*'nonce-([^']+)'")
+
+
+def page_nonce(response) -> str | None:
+    """The nonce the page's Content-Security-Policy lets scripts run with (None: no script may run)."""
+    match = CSP_NONCE.search(response.headers.get("Content-Security-Policy", ""))
+    return match.group(1) if match else None
 
 
 class _ActiveMarkup(HTMLParser):
-    """Collects what would run in a browser: a script without the page's nonce, an on* attribute, a
-    javascript: address, an <iframe>/<object>/<embed>, an inline <svg>."""
+    """Collects what would run in a browser: a script without the page's own nonce (one typed with a made-up
+    nonce does not run, but it must not be there either), an on* attribute, a javascript: address, an
+    <iframe>/<object>/<embed>, an inline <svg>."""
 
-    def __init__(self) -> None:
+    def __init__(self, nonce: str | None) -> None:
         super().__init__(convert_charrefs=True)
+        self.nonce = nonce
         self.found: list[str] = []
 
     def handle_starttag(self, tag, attrs):
@@ -138,15 +147,16 @@ class _ActiveMarkup(HTMLParser):
                 self.found.append(f"<{tag} {name}=…>")
             if name in ("href", "src", "action", "formaction", "xlink:href") and value and JAVASCRIPT_URL.match(value):
                 self.found.append(f"<{tag} {name}={value[:30]}>")
-        if tag == "script" and not dict(attrs).get("nonce"):
-            self.found.append("<script> without the page's nonce")
+        if tag == "script" and (self.nonce is None or dict(attrs).get("nonce") != self.nonce):
+            self.found.append(f"<script nonce={dict(attrs).get('nonce')!r}> without the page's nonce")
         if tag in ("iframe", "object", "embed", "svg"):
             self.found.append(f"<{tag}>")
 
     handle_startendtag = handle_starttag
 
 
-def active_markup(html: str) -> list[str]:
-    parser = _ActiveMarkup()
-    parser.feed(html)
+def active_markup(response) -> list[str]:
+    """What would run in the response's page, judged against the nonce of its own CSP header."""
+    parser = _ActiveMarkup(page_nonce(response))
+    parser.feed(response.get_data(as_text=True))
     return parser.found

@@ -74,7 +74,9 @@ def test_editors_reviewers_and_administrators_read_the_statistics_and_how_privac
     for tab in ("Recherches fréquentes", "Sans résultat", "Sans clic", "Clic lointain"):
         assert tab in html
     assert "Aucune donnée personnelle" in html and "adresse IP" in html
-    assert "à partir de 5 visiteurs distincts" in html and "effacé après 30 jours" in html
+    assert "tapée par 5 visiteurs distincts au moins <strong>le même jour</strong>" in html
+    assert "effacé après 30 jours" in html and "les totaux par jour, après 90 jours" in html
+    assert "ne reconnaît pas tous les noms" in html and "détruite le surlendemain" in html
 
 
 def test_a_zero_result_query_typed_by_5_visitors_is_shown_one_typed_by_4_is_hidden(app, client, db_session):
@@ -98,6 +100,28 @@ def test_a_zero_result_query_typed_by_5_visitors_is_shown_one_typed_by_4_is_hidd
 
     exported = editor.get(CSV, query_string={"rapport": "sans-resultat", "periode": "7"}).get_data(as_text=True)
     assert "bonjour svp stp" in exported and "merci svp" not in exported
+
+
+def test_a_query_one_visitor_typed_every_day_is_hidden_5_visitors_of_one_day_show_it(app, db_session):
+    """k-anonymity is per day: daily visitors are never added up (the same person is a new key each day)."""
+    def day_counts(query: str, age: int, visitors: int) -> SearchQueryDay:
+        return SearchQueryDay(day=TODAY - timedelta(days=age), query=query, searches=visitors, visitors=visitors,
+                              zero_results=visitors, clicked=0, best_rank_total=0)
+
+    db_session.add_all([day_counts("plainte contre …", age, 1) for age in range(7)])
+    db_session.add_all([day_counts("plainte voisin …", age, 4) for age in range(3)])
+    db_session.add_all([day_counts("vol vélo électrique", 2, 5), day_counts("vol vélo électrique", 0, 2)])
+    db_session.commit()
+    editor = _agent(app, db_session, ("editor",))
+    for period in ("7", "30"):
+        html = editor.get(PAGE, query_string={"rapport": "sans-resultat", "periode": period}).get_data(as_text=True)
+        cells = _cells(html)
+        assert "plainte contre …" not in cells and "plainte voisin …" not in cells
+        row = cells[cells.index("vol vélo électrique"):][:4]
+        assert row[1:4] == ["7", "5", "7"]  # searches of the period, visitors of the busiest day, without results
+        exported = editor.get(CSV, query_string={"rapport": "sans-resultat", "periode": period}).get_data(as_text=True)
+        assert "plainte contre" not in exported and "plainte voisin" not in exported
+        assert "Visiteurs distincts (meilleur jour)" in exported
 
 
 def test_the_period_filter(app, db_session):

@@ -22,6 +22,7 @@ from tests.editorial.back_office import (
     editor_client,
     form_fields,
     own_procedure,
+    page_nonce,
     post_form,
     text_of,
 )
@@ -379,6 +380,7 @@ PAYLOADS = (
     "[cliquez](javascript:alert(1))",
     '<a href="javascript:alert(1)">lien</a>',
     "'><iframe src=javascript:alert(1)></iframe>",
+    "<script nonce=x>alert(1)</script>",
 )
 PAYLOAD = " ".join(PAYLOADS)
 
@@ -414,7 +416,7 @@ def _accepted_payload_for(field) -> str | None:
 
 
 def assert_inert(response, where: str):
-    found = active_markup(response.get_data(as_text=True))
+    found = active_markup(response)
     assert not found, f"{where}: {found}"
 
 
@@ -458,3 +460,154 @@ def test_markup_typed_in_a_search_rule_never_becomes_active(editor):
     assert_inert(editor.get(revision, query_string={"requete": PAYLOADS[0]}), "the rule's preview")
     assert_inert(editor.get("/agents/recherche/regles"), "the rules list")
     assert_inert(editor.get("/agents/contenus"), "the dashboard")
+
+
+# --- Review findings ---------------------------------------------------------------------------------------------
+
+def test_a_date_out_of_range_is_a_field_error_never_a_crash(editor, reviewer, db_session):
+    revision = draft(editor, {"summary": "Résumé programmé (sentinelle-dates-1212)."})
+    act(editor, revision, "soumettre")
+    today = datetime.now(PARIS).date()
+    for day, hour in (("0001-01-01", "00:00"), ("9999-12-31", "23:59"),
+                      (today.replace(year=today.year + 6).isoformat() if (today.month, today.day) != (2, 29)
+                       else f"{today.year + 6}-03-01", "08:00")):
+        refused = act(reviewer, revision, "programmer", {"publish_day": day, "publish_time": hour})
+        assert refused.status_code == 400, day
+        html = refused.get_data(as_text=True)
+        assert 'id="publish_day-error"' in html and "fr-input-group--error" in html
+        assert "La date de publication doit être dans le futur" in text_of(refused)
+        assert revision_of(db_session, revision).state == "submitted"
+    last = (today.replace(year=today.year + 5) if (today.month, today.day) != (2, 29)
+            else today.replace(year=today.year + 5, day=28))
+    scheduled = act(reviewer, revision, "programmer", {"publish_day": last.isoformat(), "publish_time": "08:00"})
+    assert scheduled.status_code == 303
+    assert revision_of(db_session, revision).state == "scheduled"
+
+
+def test_a_form_never_writes_onto_another_entitys_revision(editor, db_session):
+    target = draft(editor, {"summary": "Le brouillon de cambriolage (sentinelle-cible-1313)."})
+    rev = revision_of(db_session, target)
+    data, lock = dict(rev.data), rev.lock_version
+    other = "/agents/contenus/demarches/main-courante/modifier"
+    forged = post_form(editor, other, other, {"revision": str(rev.id), "lock_version": str(lock),
+                                              "summary": "Écrit depuis la main courante (sentinelle-forge-1414)."})
+    assert forged.status_code == 409
+    assert "elle appartient à un autre contenu" in text_of(forged)
+    assert "sentinelle-forge-1414" in text_of(forged)  # the text typed is kept in the form
+    # A search rule's form onto the same content revision.
+    new = "/agents/recherche/regles/nouvelle"
+    rule = revision_of(db_session, revision_url(post_form(editor, new + "?kind=synonym&terms=trottinette", new,
+                                                          {"terms": "trottinette\nedpm"})))
+    rule_form = f"/agents/recherche/regles/{rule.entity_key}/modifier"
+    forged = post_form(editor, rule_form, rule_form, {"revision": str(rev.id), "lock_version": str(lock),
+                                                      "terms": "vol\ncambriolage"})
+    assert forged.status_code == 409
+    forged = post_form(editor, new, new, {"revision": str(rev.id), "lock_version": str(lock),
+                                          "kind": "synonym", "terms": "vol\ncambriolage"})
+    assert forged.status_code == 409
+    after = revision_of(db_session, target)
+    assert (after.data, after.lock_version, after.entity_key) == (data, lock, SLUG)
+    assert db_session.scalar(select(Revision).where(Revision.open_key == "procedure:main-courante")) is None
+
+
+def test_an_editor_cannot_abandon_what_a_reviewer_approved_and_the_page_says_why(app, editor, reviewer, db_session):
+    revision = draft(editor, {"summary": "Résumé approuvé (sentinelle-abandon-1515)."})
+    act(editor, revision, "soumettre")
+    assert "/abandonner" in editor.get(revision).get_data(as_text=True)  # submitted: the editor may still
+    day = (datetime.now(PARIS) + timedelta(days=2)).date()
+    assert act(reviewer, revision, "programmer", {"publish_day": day.isoformat(),
+                                                  "publish_time": "08:30"}).status_code == 303
+    page = editor.get(revision)
+    assert "/abandonner" not in page.get_data(as_text=True)
+    assert "seuls les relecteurs et les administrateurs peuvent l'abandonner" in text_of(page)
+    token = form_fields(reviewer.get(revision).get_data(as_text=True), f"{revision}/abandonner")
+    token["csrf_token"] = form_fields(page.get_data(as_text=True), None)["csrf_token"]
+    forged = editor.post(f"{revision}/abandonner", data=token)
+    assert forged.status_code == 403 and "peuvent l'abandonner" in text_of(forged)
+    assert revision_of(db_session, revision).state == "scheduled"
+    assert act(reviewer, revision, "abandonner").status_code == 303
+    assert revision_of(db_session, revision).state == "abandoned"
+
+
+def test_attaching_a_fiche_to_a_version_in_review_is_refused(editor, db_session):
+    fiche = _free_fiche(db_session)
+    url = "/agents/contenus/situations/vol-cambriolage/modifier"
+    revision = draft(editor, {"title": "Vol ou cambriolage (sentinelle-rattache-1616)"}, url)
+    act(editor, revision, "soumettre")
+    page = f"/agents/contenus/fiches/{fiche.slug}"
+    refused = post_form(editor, page, f"{page}/rattacher", {"cible": "life_event:vol-cambriolage"})
+    assert refused.status_code == 409
+    assert "est en relecture" in text_of(refused) and "relecture serait perdue" in text_of(refused)
+    rev = revision_of(db_session, revision)
+    assert rev.state == "submitted" and fiche.slug not in rev.data["procedures"]
+
+
+def test_saving_from_the_published_version_with_a_note_is_one_audited_save(editor, db_session):
+    count = len(list(db_session.scalars(select(AuditEvent.id).where(AuditEvent.target_id == SLUG))))
+    revision = draft(editor, {"summary": "Une seule sauvegarde (sentinelle-audit-1717).",
+                              "change_note": "Résumé revu."})
+    assert revision_of(db_session, revision).change_note == "Résumé revu."
+    actions = list(db_session.scalars(select(AuditEvent.action).where(AuditEvent.target_id == SLUG)
+                                      .order_by(AuditEvent.id)))
+    assert actions[count:] == ["content.draft"]
+
+
+def test_the_preview_of_a_retirement_shows_what_the_address_will_answer(editor, db_session):
+    entity = "/agents/contenus/demarches/pre-plainte-en-ligne"
+    summary = own_procedure(db_session, "pre-plainte-en-ligne").summary
+    moved = revision_url(post_form(editor, f"{entity}/retirer", f"{entity}/retirer",
+                                   {"replacement": "plainte-en-ligne", "note": ""}))
+    preview = editor.get(f"{moved}/apercu")
+    assert preview.status_code == 200 and "noindex" in preview.headers["X-Robots-Tag"]
+    page = text_of(preview)
+    title = own_procedure(db_session, "plainte-en-ligne").title
+    assert BANNER in page and f"Cette adresse mènera à : {title}" in page
+    assert 'href="/demarches/plainte-en-ligne"' in preview.get_data(as_text=True)
+    assert summary not in page  # not the page that goes away
+    act(editor, moved, "abandonner")
+
+    gone = revision_url(post_form(editor, f"{entity}/retirer", f"{entity}/retirer",
+                                  {"replacement": "", "note": "Déposez désormais une plainte en ligne "
+                                                              "(sentinelle-retrait-1818)."}))
+    page = text_of(editor.get(f"{gone}/apercu"))
+    assert BANNER in page and "Cette démarche n'existe plus" in page and "sentinelle-retrait-1818" in page
+    assert summary not in page
+
+    event = "/agents/contenus/situations/depart-vacances"
+    retired = revision_url(post_form(editor, f"{event}/retirer", f"{event}/retirer", {"note": "Saison finie."}))
+    page = text_of(editor.get(f"{retired}/apercu"))
+    assert BANNER in page and "Cette situation n'est plus proposée" in page
+
+
+def test_the_revision_page_says_when_the_live_links_moved_since_the_draft_began(editor, reviewer, db_session):
+    url = "/agents/contenus/situations/vol-cambriolage/modifier"
+    revision = draft(editor, {"title": "Vol ou cambriolage (sentinelle-liens-1919)"}, url)
+    assert "a changé en ligne" not in text_of(editor.get(revision))
+    # A procedure's page adds it to the life event meanwhile.
+    other = "/agents/contenus/demarches/main-courante/modifier"
+    fields = form_fields(editor.get(other).get_data(as_text=True), other)
+    joined = draft(editor, {"life_events": fields["life_events"][0] + "\nvol-cambriolage"}, other)
+    act(editor, joined, "soumettre")
+    act(reviewer, joined, "approuver")
+    page = text_of(reviewer.get(revision))
+    assert "« Démarches proposées » a changé en ligne depuis l'ouverture de cette version" in page
+    assert "ajouté : main-courante" in page
+    # The preview shows the page as publishing the draft will leave it: the procedure stays listed.
+    preview = editor.get(f"{revision}/apercu").get_data(as_text=True)
+    assert "sentinelle-liens-1919" in preview and 'href="/demarches/main-courante"' in preview
+    act(editor, revision, "soumettre")
+    act(reviewer, revision, "approuver")
+    event = db_session.scalar(select(LifeEvent).where(LifeEvent.slug == "vol-cambriolage"))
+    db_session.refresh(event)
+    assert [link.procedure.slug for link in event.procedure_links][-1] == "main-courante"
+
+
+def test_the_markup_check_knows_the_pages_own_nonce(client):
+    from flask import Response
+
+    page = client.get("/")
+    assert page_nonce(page) and active_markup(page) == []
+    typed = '<p>texte</p><script nonce="x">alert(1)</script>'
+    forged = Response(typed, headers={"Content-Security-Policy": f"script-src 'self' 'nonce-{page_nonce(page)}'"})
+    assert active_markup(forged) == ["<script nonce='x'> without the page's nonce"]
+    assert active_markup(Response(typed)) != []  # no policy: no script runs

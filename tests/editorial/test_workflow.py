@@ -3,8 +3,10 @@ scheduling, history, retirement, hidden fiches and the outbox."""
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
@@ -20,6 +22,7 @@ from editorial.workflow import InvalidData
 from portal import outbox
 from portal.errors import Refused
 from search.models import SearchRule
+from tests.editorial.back_office import page_nonce
 
 
 def _procedure(session, slug: str) -> Procedure:
@@ -462,15 +465,17 @@ def test_a_search_rule_is_created_reviewed_published_and_retired(ctx, people):
 # --- nothing an editor types runs in a citizen's browser ---------------------------------------------------
 
 PAYLOAD = ('<script>alert(1)</script><img src=x onerror=alert(1)>"><svg onload=alert(1)>'
-           '[x](javascript:alert(1))<a href="JaVaScRiPt:alert(1)">y</a><iframe src=x></iframe><style>*{}</style>')
+           '[x](javascript:alert(1))<a href="JaVaScRiPt:alert(1)">y</a><iframe src=x></iframe><style>*{}</style>'
+           '<script nonce=x>alert(1)</script>')
 
 
 class _Active(HTMLParser):
     """What would run: a script without the page's nonce, an on* attribute, a javascript:/data: address,
     an iframe, object, embed, svg or style element."""
 
-    def __init__(self) -> None:
+    def __init__(self, nonce: str | None) -> None:
         super().__init__(convert_charrefs=True)
+        self.nonce = nonce
         self.found: list[str] = []
 
     def handle_starttag(self, tag, attrs):
@@ -481,7 +486,7 @@ class _Active(HTMLParser):
             if name in ("href", "src", "action") and value and re.match(r"\s*(javascript|vbscript|data):", value,
                                                                         re.IGNORECASE):
                 self.found.append(f"<{tag} {name}={value}>")
-        if tag == "script" and not values.get("nonce"):
+        if tag == "script" and (self.nonce is None or values.get("nonce") != self.nonce):
             self.found.append("<script> without nonce")
         if tag in ("iframe", "object", "embed", "svg", "style"):
             self.found.append(f"<{tag}>")
@@ -511,9 +516,9 @@ def test_payloads_in_every_field_stay_text_on_the_public_pages(ctx, people, clie
     ctx.commit()
 
     for url in ("/demarches/cambriolage", "/situations/vol-cambriolage", "/", "/demarches/"):
-        page = client.get(url).get_data(as_text=True)
-        parser = _Active()
-        parser.feed(page)
+        response = client.get(url)
+        parser = _Active(page_nonce(response))
+        parser.feed(response.get_data(as_text=True))
         assert parser.found == [], (url, parser.found)
     page = client.get("/demarches/cambriolage").get_data(as_text=True)
     assert "steps &lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -532,3 +537,249 @@ def test_flask_editorial_publish_due_publishes_what_is_due(app, ctx, people):
     assert "Publication(s) programmée(s) effectuée(s) : 1" in result.output
     assert "procedure vol-vehicule (version 2)" in result.output
     assert _procedure(ctx, "vol-vehicule").summary == "Votre véhicule a été volé : appelez le 17."
+
+
+# --- procedure ↔ life event links, written from both sides -----------------------------------------------------
+
+def _published(session, author, reviewer, rev: Revision) -> Revision:
+    rev = workflow.submit(session, author, rev.id, rev.lock_version)
+    return workflow.approve(session, reviewer, rev.id, rev.lock_version)
+
+
+def _entries(session, slug: str) -> list[str]:
+    session.expire_all()
+    event = session.scalars(select(LifeEvent).where(LifeEvent.slug == slug)).one()
+    return [link.procedure.slug for link in event.procedure_links]
+
+
+def _events_of(session, slug: str) -> set[str]:
+    session.expire_all()
+    return {link.life_event.slug for link in _procedure(session, slug).life_event_links}
+
+
+def test_publishing_a_life_event_keeps_the_links_procedures_changed_meanwhile(ctx, people):
+    before = _entries(ctx, "vol-cambriolage")
+    assert "main-courante" not in before and "vol-vehicule" in before
+    # The life event's draft is opened (and reordered) first…
+    event = _edit(ctx, people.editor, "vol-cambriolage", {"procedures": list(reversed(before))}, "life_event")
+    # …then two procedures publish from their own pages: one joins the life event, one leaves it.
+    joined = _submitted(ctx, people.editor2, "main-courante",
+                        {"life_events": [*entities.live_data(ctx, "procedure", "main-courante")["life_events"],
+                                         "vol-cambriolage"]})
+    workflow.approve(ctx, people.reviewer, joined.id, joined.lock_version)
+    left = _submitted(ctx, people.editor2, "vol-vehicule", {"life_events": [
+        s for s in entities.live_data(ctx, "procedure", "vol-vehicule")["life_events"] if s != "vol-cambriolage"]})
+    workflow.approve(ctx, people.reviewer, left.id, left.lock_version)
+    assert "main-courante" in _entries(ctx, "vol-cambriolage")
+    # The reviewer of the life event's draft is told the live list moved since it was opened.
+    drift = workflow.link_drift(ctx, event)
+    assert (drift.added, drift.removed) == (["main-courante"], ["vol-vehicule"])
+
+    event = workflow.submit(ctx, people.editor, event.id, event.lock_version)
+    workflow.approve(ctx, people.reviewer, event.id, event.lock_version)
+    # The draft's own order for what it lists, the procedure that joined meanwhile at the end, and the one
+    # that left stays gone (the draft did not ask for it: it only listed what was there when it was opened).
+    expected = [s for s in reversed(before) if s != "vol-vehicule"] + ["main-courante"]
+    assert _entries(ctx, "vol-cambriolage") == expected
+    assert "vol-cambriolage" in _events_of(ctx, "main-courante")
+    assert "vol-cambriolage" not in _events_of(ctx, "vol-vehicule")
+
+
+def test_publishing_a_procedure_keeps_the_links_life_events_changed_meanwhile(ctx, people):
+    assert "vol-cambriolage" not in _events_of(ctx, "main-courante")
+    procedure = _edit(ctx, people.editor, "main-courante", {"summary": "Signaler des faits sans porter plainte."})
+    # Meanwhile a life event's page lists the procedure, another drops it.
+    joined = _submitted(ctx, people.editor2, "vol-cambriolage",
+                        {"procedures": [*_entries(ctx, "vol-cambriolage"), "main-courante"]}, "life_event")
+    workflow.approve(ctx, people.reviewer, joined.id, joined.lock_version)
+    dropping = sorted(_events_of(ctx, "main-courante") - {"vol-cambriolage"})[0]
+    left = _submitted(ctx, people.editor2, dropping,
+                      {"procedures": [s for s in _entries(ctx, dropping) if s != "main-courante"]}, "life_event")
+    workflow.approve(ctx, people.reviewer, left.id, left.lock_version)
+    drift = workflow.link_drift(ctx, procedure)
+    assert (drift.added, drift.removed) == (["vol-cambriolage"], [dropping])
+
+    procedure = workflow.submit(ctx, people.editor, procedure.id, procedure.lock_version)
+    workflow.approve(ctx, people.reviewer, procedure.id, procedure.lock_version)
+    assert "main-courante" in _entries(ctx, "vol-cambriolage")  # not silently removed
+    assert "main-courante" not in _entries(ctx, dropping)  # not put back either
+    assert _procedure(ctx, "main-courante").summary == "Signaler des faits sans porter plainte."
+
+    # What the draft itself adds or removes still applies, at the end of the life event's list.
+    again = _submitted(ctx, people.editor, "main-courante", {"life_events": [dropping]})
+    workflow.approve(ctx, people.reviewer, again.id, again.lock_version)
+    assert "main-courante" not in _entries(ctx, "vol-cambriolage")
+    assert _entries(ctx, dropping)[-1] == "main-courante"
+
+
+def test_a_fiche_attached_to_a_life_event_and_a_procedure_joining_it_meanwhile_both_stay(ctx, people):
+    before = _entries(ctx, "vol-cambriolage")
+    event = workflow.attach_fiche(ctx, people.editor, "life_event", "vol-cambriolage", "F1344")
+    assert (event.state, event.data["procedures"], event.change_note) == ("draft", [*before, "F1344"],
+                                                                          "Fiche F1344 rattachée.")
+    joined = _submitted(ctx, people.editor2, "main-courante",
+                        {"life_events": [*entities.live_data(ctx, "procedure", "main-courante")["life_events"],
+                                         "vol-cambriolage"]})
+    workflow.approve(ctx, people.reviewer, joined.id, joined.lock_version)
+    event = workflow.submit(ctx, people.editor, event.id, event.lock_version)
+    workflow.approve(ctx, people.reviewer, event.id, event.lock_version)
+    assert _entries(ctx, "vol-cambriolage") == [*before, "F1344", "main-courante"]
+
+
+def test_a_link_added_from_the_other_side_can_be_removed_by_a_later_draft(ctx, people):
+    """The entity's history catches up with the links the other side changed before a new draft starts from it:
+    removing the procedure in that draft removes it (its base is what citizens saw, not an older version)."""
+    first = _submitted(ctx, people.editor, "vol-cambriolage", {"summary": "Vol, cambriolage."}, "life_event")
+    workflow.approve(ctx, people.reviewer, first.id, first.lock_version)
+    joined = _submitted(ctx, people.editor2, "main-courante",
+                        {"life_events": [*entities.live_data(ctx, "procedure", "main-courante")["life_events"],
+                                         "vol-cambriolage"]})
+    workflow.approve(ctx, people.reviewer, joined.id, joined.lock_version)
+
+    draft = workflow.start_edit(ctx, people.editor, "life_event", "vol-cambriolage")
+    history = workflow.history(ctx, "life_event", "vol-cambriolage")
+    caught_up = history[1]
+    assert (caught_up.state, caught_up.authors, draft.base_number) == ("published", [], caught_up.number)
+    assert "main-courante" in caught_up.data["procedures"] and "autre page" in caught_up.change_note
+    assert caught_up.data["summary"] == "Vol, cambriolage."
+    assert workflow.link_drift(ctx, draft) is None
+
+    draft = workflow.save_draft(ctx, people.editor, draft.id, draft.lock_version, {"procedures": [
+        s for s in draft.data["procedures"] if s != "main-courante"]}, "Hors sujet")
+    draft = workflow.submit(ctx, people.editor, draft.id, draft.lock_version)
+    workflow.approve(ctx, people.reviewer, draft.id, draft.lock_version)
+    assert "main-courante" not in _entries(ctx, "vol-cambriolage")
+
+
+# --- review decisions are not thrown away ----------------------------------------------------------------------
+
+def test_an_approved_or_scheduled_version_is_abandoned_by_a_reviewer_only(ctx, people):
+    rev = _submitted(ctx, people.editor, "thesee", {"alert": "Urgence : appelez le 17."})
+    rev = workflow.approve(ctx, people.reviewer, rev.id, rev.lock_version,
+                           publish_at=datetime.now(UTC) + timedelta(days=1))
+    assert rev.state == "scheduled"
+    assert workflow.abandon_refusal(people.editor2, rev) == workflow.REVIEWED_ABANDON
+    _refused(lambda: workflow.abandon(ctx, people.editor2, rev.id, rev.lock_version), 403, "relecteurs")
+    rev = workflow.unschedule(ctx, people.reviewer, rev.id, rev.lock_version)
+    _refused(lambda: workflow.abandon(ctx, people.editor, rev.id, rev.lock_version), 403, "relecteurs")
+    assert rev.state == "approved" and workflow.open_revision(ctx, "procedure", "thesee").id == rev.id
+    workflow.abandon(ctx, people.reviewer2, rev.id, rev.lock_version)
+    assert rev.state == "abandoned"
+
+    # A draft, a submitted or a sent back version: any editor.
+    rev = _submitted(ctx, people.editor, "thesee", {"alert": "Urgence : appelez le 112."})
+    assert workflow.abandon_refusal(people.editor2, rev) is None
+    workflow.abandon(ctx, people.editor2, rev.id, rev.lock_version)
+    assert rev.state == "abandoned"
+
+
+def test_attaching_a_fiche_never_sends_a_version_in_review_back_to_draft(ctx, people):
+    rev = _submitted(ctx, people.editor, "vol-cambriolage", {"summary": "Vol, cambriolage."}, "life_event")
+    for step in ("submitted", "approved", "scheduled"):
+        if step == "approved":
+            rev = workflow.approve(ctx, people.reviewer, rev.id, rev.lock_version,
+                                   publish_at=datetime.now(UTC) + timedelta(days=1))
+            rev = workflow.unschedule(ctx, people.reviewer, rev.id, rev.lock_version)
+        if step == "scheduled":
+            rev = workflow.schedule(ctx, people.reviewer, rev.id, rev.lock_version,
+                                    datetime.now(UTC) + timedelta(days=1))
+        assert rev.state == step
+        _refused(lambda: workflow.attach_fiche(ctx, people.editor2, "life_event", "vol-cambriolage", "F1344"),
+                 409, "relecture serait perdue")
+        ctx.refresh(rev)
+        assert rev.state == step and "F1344" not in rev.data["procedures"]
+    # Sent back to its author: the fiche joins the draft.
+    rev = workflow.reject(ctx, people.reviewer, rev.id, rev.lock_version, "Ajoutez la fiche F1344.")
+    rev = workflow.attach_fiche(ctx, people.editor, "life_event", "vol-cambriolage", "F1344")
+    assert rev.state == "draft" and rev.data["procedures"][-1] == "F1344"
+
+
+def test_start_edit_saves_the_change_note_with_the_data_in_one_audited_save(ctx, people):
+    before = len(_actions(ctx, "appels-urgence"))
+    rev = workflow.start_edit(ctx, people.editor, "procedure", "appels-urgence",
+                              {"summary": "Les numéros d'urgence, gratuits."}, change_note="Résumé plus court")
+    assert (rev.change_note, rev.data["summary"]) == ("Résumé plus court", "Les numéros d'urgence, gratuits.")
+    assert _actions(ctx, "appels-urgence")[before:] == ["content.draft"]
+    again = workflow.start_edit(ctx, people.editor2, "procedure", "appels-urgence", {"alert": "Appelez le 112."})
+    assert again.id == rev.id and again.change_note == "Résumé plus court"  # None: the note stays
+    created = workflow.start_edit(ctx, people.editor, "search_rule", None,
+                                  {"kind": "synonym", "terms": ["trottinette", "edpm"]}, change_note="Vu en stats")
+    assert created.change_note == "Vu en stats"
+
+
+# --- scheduled publications that can no longer go out --------------------------------------------------------
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_a_scheduled_version_that_no_longer_passes_the_checks_is_sent_back_once(ctx, people):
+    now = datetime.now(UTC)
+    rev = workflow.retire(ctx, people.editor, "pre-plainte-en-ligne", "main-courante",
+                          "La pré-plainte est remplacée par la main courante.")
+    rev = workflow.submit(ctx, people.editor, rev.id, rev.lock_version)
+    rev = workflow.approve(ctx, people.reviewer, rev.id, rev.lock_version, publish_at=now + timedelta(hours=1))
+    rev_id = rev.id
+    # Before the time comes, the replacement is retired in turn.
+    other = workflow.retire(ctx, people.editor2, "main-courante", None, "La main courante se dépose au commissariat.")
+    other = workflow.submit(ctx, people.editor2, other.id, other.lock_version)
+    workflow.approve(ctx, people.reviewer2, other.id, other.lock_version)
+    ctx.commit()
+
+    records = _Records()
+    logger = logging.getLogger("editorial.workflow")
+    logger.addHandler(records)
+    try:
+        assert workflow.publish_due(ctx, now=now + timedelta(hours=2)) == []
+        assert workflow.publish_due(ctx, now=now + timedelta(hours=3)) == []  # not tried again
+    finally:
+        logger.removeHandler(records)
+    ctx.expire_all()
+    rev = ctx.get(Revision, rev_id)
+    assert rev.state == "rejected" and rev.publish_at is None
+    assert rev.review_note.startswith("La publication programmée a échoué : Remplacée par : Aucune démarche")
+    assert workflow.open_revision(ctx, "procedure", "pre-plainte-en-ligne").id == rev_id  # the authors fix it
+    assert _procedure(ctx, "pre-plainte-en-ligne").status == "published"  # nothing half published
+    event = ctx.scalars(select(AuditEvent).where(AuditEvent.target_id == "pre-plainte-en-ligne")
+                        .order_by(AuditEvent.id.desc())).first()
+    assert (event.action, event.agent_id) == ("content.reject", None)
+    # The log names the revision and the kind of failure, never the content.
+    assert records.messages == [f"scheduled publication of revision {rev_id} refused: InvalidData"]
+
+
+def test_a_schedule_beyond_five_years_or_out_of_range_is_refused(ctx, people):
+    rev = _submitted(ctx, people.editor, "pharos", {"alert": "Signalez les contenus illicites."})
+    refusal = _refused(lambda: workflow.approve(ctx, people.reviewer, rev.id, rev.lock_version,
+                                                datetime.now(UTC) + timedelta(days=6 * 366)), 400, "5 ans")
+    assert refusal.field == "publish_at"
+    refusal = _refused(lambda: workflow.approve(ctx, people.reviewer, rev.id, rev.lock_version,
+                                                datetime.max), 400)
+    assert refusal.field == "publish_at"
+    rev = workflow.approve(ctx, people.reviewer, rev.id, rev.lock_version,
+                           datetime.now(UTC) + timedelta(days=4 * 365))
+    assert rev.state == "scheduled"
+
+
+def test_a_replaced_procedure_keeps_a_note_for_when_its_replacement_goes(ctx, people, client):
+    title = _procedure(ctx, "main-courante").title
+    rev = workflow.retire(ctx, people.editor, "pre-plainte-en-ligne", "main-courante", "")
+    assert rev.data["retired_note"] == f"Cette démarche a été remplacée par « {title} »."
+    _published(ctx, people.editor, people.reviewer, rev)
+    other = workflow.retire(ctx, people.editor2, "main-courante", None, "La main courante se dépose au commissariat.")
+    _published(ctx, people.editor2, people.reviewer, other)
+    ctx.commit()
+    assert _procedure(ctx, "pre-plainte-en-ligne").retired_note == f"Cette démarche a été remplacée par « {title} »."
+    response = client.get("/demarches/pre-plainte-en-ligne")
+    assert response.status_code == 410
+    assert f"Cette démarche a été remplacée par « {title} »." in unescape(response.get_data(as_text=True))
+
+    # Retired before notes were kept: the page still says what happened.
+    _procedure(ctx, "pre-plainte-en-ligne").retired_note = None
+    ctx.commit()
+    page = unescape(client.get("/demarches/pre-plainte-en-ligne").get_data(as_text=True))
+    assert "avait été remplacée par une autre, qui n'est plus proposée non plus" in page

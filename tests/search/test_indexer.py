@@ -16,7 +16,7 @@ from search import services
 from search.engine import INDEX_VERSION, IndexStatus
 from search.indexer import Indexer, Stopped, purge_outbox, rebuild_reason
 from search.tuning import apply_rule
-from search.vocabulary import BestBets, Synonyms
+from search.vocabulary import BestBets, Synonyms, load_best_bets, load_synonyms, load_worst_bets
 from search.whoosh_engine import WhooshEngine
 from search.worker import Worker, WorkerBusy
 
@@ -110,6 +110,45 @@ def test_an_event_committed_late_below_the_watermark_is_still_applied(db_session
     assert report.updated == 1 and report.watermark == latest
     assert slugs(engine.search("tardive")) == ["main-courante"]
     assert slugs(engine.search("oublié")) == []
+
+
+def test_a_retired_rule_stays_retired_when_the_tuning_file_is_lost(db_session, engine):
+    """A build's tuning.json deleted or unreadable: the last rules read from that build, else none; never
+    the YAML files' (the constructor's), which would bring back a rule an editor retired."""
+    def pinned(reader, query) -> list[str]:
+        return [h.slug for h in reader.search(query).hits if h.pinned]
+
+    # A web process started as the portal used to start one: the YAML files' rules in its constructor.
+    web = WhooshEngine(engine.root, load_synonyms(), load_best_bets(), worst_bets=load_worst_bets())
+    assert pinned(web, "17") == ["appels-urgence"] and pinned(web, "pharos") == ["pharos"]
+    indexer = Indexer(engine)
+    apply_rule(db_session, "best-bet-17", None)  # retired by an editor
+    db_session.commit()
+    assert indexer.catch_up(db_session).tuning
+    assert pinned(web, "17") == []
+
+    tuning_file = engine.root / "current" / "tuning.json"
+    tuning_file.unlink()
+    restarted = WhooshEngine(engine.root, load_synonyms(), load_best_bets(), worst_bets=load_worst_bets())
+    # The process that read the file keeps its rules; one that never did runs with none.
+    assert pinned(web, "17") == [] and pinned(web, "pharos") == ["pharos"]
+    assert pinned(restarted, "17") == [] and pinned(restarted, "pharos") == []
+    tuning_file.write_text('{"rules": [{"kind": "best_bet", "terms": ["17"]', encoding="utf-8")
+    another = WhooshEngine(engine.root, load_synonyms(), load_best_bets(), worst_bets=load_worst_bets())
+    for reader in (web, restarted, another):
+        assert pinned(reader, "17") == []
+    assert engine.status().tuning is None, "a lost tuning is reported, to be written again"
+
+    # The indexer's next pass writes the database's rules again, without any event to apply.
+    report = indexer.catch_up(db_session)
+    assert report.tuning and report.events == 0 and not report.rebuilt
+    for reader in (web, restarted, another):
+        assert pinned(reader, "17") == [] and pinned(reader, "pharos") == ["pharos"]
+    # So does `flask search ensure`, without a rebuild.
+    tuning_file.unlink()
+    ensured = services.ensure_index(db_session, engine)
+    assert ensured.tuning_updated and not ensured.rebuilt
+    assert pinned(restarted, "17") == [] and pinned(restarted, "pharos") == ["pharos"]
 
 
 def test_why_an_index_is_rebuilt_in_full():

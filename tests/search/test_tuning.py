@@ -104,7 +104,8 @@ def test_the_tuning_belongs_to_the_index_and_every_reader_follows_it(tmp_path):
     built_in = Synonyms(groups=[["zorglub", "cambriolage"]])
     engine = WhooshEngine(tmp_path / "index", built_in, BestBets())
     engine.rebuild(iter(DOCS), "v1")
-    # No tuning.json: the constructor's tuning.
+    # Given no tuning, a rebuild writes the constructor's into the build.
+    assert (engine.root / "current" / "tuning.json").is_file()
     assert slugs(engine.search("zorglub").hits)[:1] == ["cambriolage"]
 
     other_process = WhooshEngine(tmp_path / "index", Synonyms(), BestBets())

@@ -2,11 +2,12 @@
 
 The portal and the worker run as separate processes on the test session's
 database and on an index directory of the test's own (a copy of the session's
-index). A publication (the change and its outbox event in one transaction)
-must reach every gunicorn worker within 10 seconds, without a restart. The
-worker killed with SIGKILL in the middle of a full rebuild leaves the old
-index serving; ``flask search worker --once`` then catches up. What the test
-commits is undone at its end.
+index). A publication made as the back office makes it (``editorial.workflow``:
+an editor drafts and submits, a reviewer approves; the view then commits) must
+reach every gunicorn worker within 10 seconds, without a restart. The worker
+killed with SIGKILL in the middle of a full rebuild leaves the old index
+serving; ``flask search worker --once`` then catches up. What the test commits
+is undone at its end, except the audit entries (append-only).
 """
 
 from __future__ import annotations
@@ -19,30 +20,69 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, insert, select, update
 
-from catalogue.models import Procedure
+from agents.models import Agent
+from catalogue.models import LifeEventProcedure, Procedure, RelatedProcedure
+from editorial import workflow
+from editorial.models import Revision
 from portal import outbox
 from portal.benchserver import running_portal
 from portal.config import ROOT
 from portal.extensions import db
 from search.models import SearchRule
-from search.tuning import apply_rule
+from search.services import index_fingerprint
+from tests.agents.helpers import make_agent
 from tests.conftest import POSTGRES_SCHEMA
 
 VISIBLE_WITHIN = 10.0
 # Requests at once, each on a connection of its own: gunicorn's 4 processes share them.
 PARALLEL = 16
+EDITED = ("main-courante", "plainte-en-ligne")
+EDITOR_EMAIL = "redaction.processus@interieur.gouv.fr"
+REVIEWER_EMAIL = "relecture.processus@interieur.gouv.fr"
+
+
+@dataclass(frozen=True)
+class Newsroom:
+    """The agents who publish, by id: each publication loads them in its own session."""
+
+    editor: int
+    reviewer: int
+
+
+def _snapshot(session, slug: str) -> tuple[dict, list[dict], list[dict]]:
+    """Every column of the entry's row, and its "see also" and situation links: what a publication rewrites."""
+    table = Procedure.__table__
+    row = dict(session.execute(select(table).where(table.c.slug == slug)).mappings().one())
+    links = []
+    for model in (RelatedProcedure, LifeEventProcedure):
+        link_table = model.__table__
+        links.append([dict(r) for r in session.execute(
+            select(link_table).where(link_table.c.procedure_id == row["id"])).mappings()])
+    return row, links[0], links[1]
+
+
+def _restore(session, snapshot: tuple[dict, list[dict], list[dict]]) -> None:
+    row, related, life_events = snapshot
+    table = Procedure.__table__
+    session.execute(update(table).where(table.c.id == row["id"]).values(**row))
+    for model, rows in ((RelatedProcedure, related), (LifeEventProcedure, life_events)):
+        link_table = model.__table__
+        session.execute(delete(link_table).where(link_table.c.procedure_id == row["id"]))
+        if rows:
+            session.execute(insert(link_table), rows)
 
 
 @pytest.fixture
 def setup(app, local_fc, tmp_path):
-    """The environment of the portal and the worker; everything the test commits undone after."""
+    """The environment of the portal and the worker, and the agents who publish; everything the test
+    commits undone after (the entries' content, revisions, rules, agents, outbox events)."""
     shared = (Path(app.config["SEARCH_INDEX_DIR"]) / "current").resolve()
     index = tmp_path / "index"
     (index / "builds").mkdir(parents=True)
@@ -57,18 +97,39 @@ def setup(app, local_fc, tmp_path):
            "SEARCH_RATE_LIMIT": "100000 per minute"}
     with app.app_context():
         first_event = outbox.latest_id(db.session)
-        saved = {p.slug: (p.title, p.content_hash, p.updated_at) for p in db.session.scalars(
-            select(Procedure).where(Procedure.slug.in_(["main-courante", "plainte-en-ligne"])))}
+        first_revision = db.session.scalar(select(func.max(Revision.id))) or 0
+        rules_before = set(db.session.scalars(select(SearchRule.key)))
+        saved = [_snapshot(db.session, slug) for slug in EDITED]
+        fingerprint = index_fingerprint(db.session)
         db.session.remove()
-    yield env, index
-    with app.app_context():
-        for slug, (title, content_hash, updated_at) in saved.items():
-            entry = db.session.scalars(select(Procedure).where(Procedure.slug == slug)).one()
-            entry.title, entry.content_hash, entry.updated_at = title, content_hash, updated_at
-        db.session.execute(delete(SearchRule).where(SearchRule.key == "synonym-test-processus"))
-        db.session.execute(delete(outbox.OutboxEvent).where(outbox.OutboxEvent.id > first_event))
-        db.session.commit()
-        db.session.remove()
+    try:
+        with app.app_context():
+            editor, _ = make_agent(db.session, email=EDITOR_EMAIL, roles=("editor",), unit_id=None,
+                                   display_name="Rédactrice de test")
+            reviewer, _ = make_agent(db.session, email=REVIEWER_EMAIL, roles=("reviewer",), unit_id=None,
+                                     display_name="Relecteur de test")
+            newsroom = Newsroom(editor=editor.id, reviewer=reviewer.id)
+            db.session.remove()
+        yield env, index, newsroom
+    finally:
+        with app.app_context():
+            session = db.session
+            session.rollback()
+            for snapshot in saved:
+                _restore(session, snapshot)
+            new_rules = set(session.scalars(select(Revision.entity_key).where(
+                Revision.id > first_revision, Revision.entity_type == "search_rule"))) - rules_before
+            session.execute(delete(SearchRule).where(SearchRule.key.in_(new_rules)))
+            session.execute(delete(Revision).where(Revision.id > first_revision))
+            session.execute(delete(Agent).where(Agent.email.in_([EDITOR_EMAIL, REVIEWER_EMAIL])))
+            session.execute(delete(outbox.OutboxEvent).where(outbox.OutboxEvent.id > first_event))
+            session.commit()
+            # What later tests read is the session's data again.
+            for snapshot in saved:
+                assert _snapshot(session, snapshot[0]["slug"]) == snapshot
+            assert set(session.scalars(select(SearchRule.key))) == rules_before
+            assert index_fingerprint(session) == fingerprint, "the session's index still matches the database"
+            session.remove()
 
 
 def flask_worker(env: dict, *args: str, **kwargs):
@@ -76,17 +137,22 @@ def flask_worker(env: dict, *args: str, **kwargs):
     return command, {"cwd": ROOT, "env": dict(os.environ, **env), **kwargs}
 
 
-def publish_title(app, slug: str, title: str) -> float:
-    """An editor's publication: the entry and its outbox event in one transaction; when it was committed."""
+def publish(app, newsroom: Newsroom, name: str, key: str | None, data: dict) -> tuple[str, float]:
+    """Publish through the back office's workflow: the editor opens a draft, saves the change and submits
+    it, the reviewer approves it (published now); committed as the view commits. Returns the entity's key
+    and when the publication was committed."""
     with app.app_context():
-        entry = db.session.scalars(select(Procedure).where(Procedure.slug == slug)).one()
-        entry.title = title
-        entry.content_hash = f"test-{title}"
-        entry.updated_at = datetime.now(UTC)
-        outbox.emit(db.session, outbox.ENTRY, slug)
-        db.session.commit()
-        db.session.remove()
-    return time.monotonic()
+        session = db.session
+        editor, reviewer = session.get(Agent, newsroom.editor), session.get(Agent, newsroom.reviewer)
+        rev = workflow.start_edit(session, editor, name, key, None if key is not None else data)
+        rev = workflow.save_draft(session, editor, rev.id, rev.lock_version, data, "Essai de publication")
+        rev = workflow.submit(session, editor, rev.id, rev.lock_version)
+        rev = workflow.approve(session, reviewer, rev.id, rev.lock_version)
+        assert rev.state == "published"
+        key = rev.entity_key
+        session.commit()
+        session.remove()
+    return key, time.monotonic()
 
 
 def found_everywhere(base: str, query: str, slug: str) -> bool:
@@ -117,7 +183,7 @@ def seconds_until_found(base: str, query: str, slug: str, since: float) -> float
 
 
 def test_a_publication_reaches_every_worker_and_a_killed_indexer_loses_nothing(app, setup, tmp_path):
-    env, index = setup
+    env, index, newsroom = setup
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed at the end, after the processes
     command, options = flask_worker(env, "--interval", "0.2")
     worker = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, **options)
@@ -125,15 +191,15 @@ def test_a_publication_reaches_every_worker_and_a_killed_indexer_loses_nothing(a
         with running_portal("--workers", "4", **env) as base:
             assert found_nowhere(base, "zorglubienne", "main-courante")
 
-            # An edit, then a synonym: each seen by every process within 10 s.
-            since = publish_title(app, "main-courante", "Déposer une main courante zorglubienne")
+            # An edit, then a new synonym, each published by a reviewer: seen by every process within 10 s.
+            _, since = publish(app, newsroom, "procedure", "main-courante",
+                               {"title": "Déposer une main courante zorglubienne"})
             edit_seconds = seconds_until_found(base, "zorglubienne", "main-courante", since)
-            with app.app_context():
-                apply_rule(db.session, "synonym-test-processus",
-                           {"kind": "synonym", "terms": ["zorglubiste", "cambriolage"], "note": ""})
-                db.session.commit()
-                db.session.remove()
-            rule_seconds = seconds_until_found(base, "zorglubiste", "cambriolage", time.monotonic())
+            rule, since = publish(app, newsroom, "search_rule", None,
+                                  {"kind": "synonym", "terms": ["zorglubiste", "cambriolage"], "slugs": [],
+                                   "note": ""})
+            assert rule == "synonym-zorglubiste"
+            rule_seconds = seconds_until_found(base, "zorglubiste", "cambriolage", since)
             print(f"\npublished → found by every worker: edit {edit_seconds:.2f} s, synonym {rule_seconds:.2f} s")
 
             # A full rebuild, killed as soon as its directory appears: the old index keeps serving.
@@ -155,7 +221,8 @@ def test_a_publication_reaches_every_worker_and_a_killed_indexer_loses_nothing(a
             assert found_everywhere(base, "zorglubienne", "main-courante")
 
             # Published while no indexer runs: not found yet, found after one catch-up.
-            publish_title(app, "plainte-en-ligne", "Porter plainte en ligne, version zorglubesque")
+            publish(app, newsroom, "procedure", "plainte-en-ligne",
+                    {"title": "Porter plainte en ligne, version zorglubesque"})
             assert found_nowhere(base, "zorglubesque", "plainte-en-ligne")
             command, options = flask_worker(env, "--once")
             caught_up = subprocess.run(command, capture_output=True, text=True, timeout=600, **options)
