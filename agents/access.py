@@ -58,13 +58,15 @@ def agent_page_headers(response):
     return response
 
 
-def require_role(*roles: str) -> Callable:
+def require_role(*roles: str, hidden_unless: tuple[str, ...] = ()) -> Callable:
     """Let the view run for an agent holding one of ``roles`` (any agent when none is given).
 
     No agent: redirect to the sign-in form (GET) or 403. An agent without the
-    role: the French 403 page "Accès réservé".
+    role: the French 403 page "Accès réservé" — or, if they hold none of
+    ``hidden_unless`` either, 404, as if the page did not exist (officers are
+    never shown the editors' back office).
     """
-    unknown = [role for role in roles if role not in ROLES]
+    unknown = [role for role in (*roles, *hidden_unless) if role not in ROLES]
     if unknown:
         raise ValueError(f"unknown roles: {unknown}")
 
@@ -77,6 +79,8 @@ def require_role(*roles: str) -> Callable:
                     return sign_in_redirect()
                 return error_response(403, "Cette action est réservée aux agents connectés.",
                                       title=RESERVED_TITLE)
+            if hidden_unless and not any(agent.has_role(role) for role in hidden_unless):
+                return error_response(404)
             if roles and not any(agent.has_role(role) for role in roles):
                 needed = ", ".join(ROLES[role].lower() for role in roles)
                 return error_response(403, f"Cette page est réservée aux agents ayant le rôle : {needed}.",

@@ -11,14 +11,12 @@ from urllib.parse import urlencode
 from flask import current_app, make_response, render_template, request, url_for
 
 from agents import audit
-from agents.access import require_role
 from agents.services import current_agent
-from editorial.views import bp
+from editorial.views import bp, editors_only
 from portal.errors import UserError
 from portal.extensions import db, end_reads
 from search import analytics
 
-EDITORS = ("editor", "reviewer", "admin")
 DEFAULT_REPORT = "frequentes"
 PERIOD_CHOICES = {str(days): days for days in analytics.PERIODS}
 NEW_RULE_PATH = "/agents/recherche/regles/nouvelle"
@@ -48,7 +46,7 @@ def _rows(report: str, period: int) -> list[analytics.Row]:
 
 
 @bp.get("/recherche/statistiques", endpoint="analytics")
-@require_role(*EDITORS)
+@editors_only
 def statistics():
     report, period = _choices()
     return render_template(
@@ -65,7 +63,7 @@ def statistics():
 
 
 @bp.get("/recherche/statistiques.csv", endpoint="analytics_csv")
-@require_role(*EDITORS)
+@editors_only
 def statistics_csv():
     """The report as a CSV file (a French spreadsheet opens it as is); each export is audited."""
     report, period = _choices()

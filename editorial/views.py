@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -36,6 +36,9 @@ bp = Blueprint("editorial", __name__, url_prefix="/agents")
 
 EDITORS = ("editor", "reviewer", "admin")
 REVIEWERS = ("reviewer", "admin")
+# The back office does not exist for other agents (officers): its pages answer them 404.
+editors_only = require_role(*EDITORS, hidden_unless=EDITORS)
+reviewers_only = require_role(*REVIEWERS, hidden_unless=EDITORS)
 # The URL segment of each kind of catalogue content (search rules live under /agents/recherche/regles).
 SEGMENTS = {"procedure": "demarches", "life_event": "situations"}
 TYPES = {segment: name for name, segment in SEGMENTS.items()}
@@ -75,13 +78,6 @@ NOTICES = {
 
 # --- Shared helpers -----------------------------------------------------------------------------
 
-def _endpoint_url(endpoint: str, **values) -> str | None:
-    """The URL of a route when it exists (another helper writes some of the back office's pages)."""
-    if endpoint not in current_app.view_functions:
-        return None
-    return url_for(endpoint, **values)
-
-
 def entity_url(name: str, action: str = "show", key: str | None = None, **values) -> str:
     """The back office's URL for ``action`` (list, show, new, edit, compare, restore, retire) on one entity."""
     if name == "search_rule":
@@ -107,10 +103,8 @@ def _menu():
             return []
         entries = [("Contenus", url_for("editorial.dashboard"),
                     ("editorial.dashboard", "editorial.content_", "editorial.fiche", "editorial.revision")),
-                   ("Règles de recherche", url_for("editorial.rule_list"), ("editorial.rule_",))]
-        analytics = _endpoint_url("editorial.analytics")
-        if analytics:
-            entries.append(("Statistiques de recherche", analytics, ("editorial.analytics",)))
+                   ("Règles de recherche", url_for("editorial.rule_list"), ("editorial.rule_",)),
+                   ("Statistiques de recherche", url_for("editorial.analytics"), ("editorial.analytics",))]
         return entries
 
     return {"editorial_menu": editorial_menu}
@@ -209,7 +203,7 @@ def _posted_values(kind) -> dict[str, str]:
 # --- Dashboard and lists --------------------------------------------------------------------------
 
 @bp.get("/contenus")
-@require_role(*EDITORS)
+@editors_only
 def dashboard():
     agent = current_agent()
     opened = queries.open_revisions(db.session)
@@ -218,7 +212,7 @@ def dashboard():
     return _page("editorial/dashboard.html", agent=agent, groups=groups, titles=titles,
                  names=queries.agent_names(db.session, queries.revision_people(opened)),
                  reviewer=any(agent.has_role(role) for role in REVIEWERS),
-                 analytics_url=_endpoint_url("editorial.analytics"))
+                 analytics_url=url_for("editorial.analytics"))
 
 
 def _list(name: str):
@@ -236,13 +230,13 @@ def _list(name: str):
 
 
 @bp.get(f"/contenus/{SEGMENT}")
-@require_role(*EDITORS)
+@editors_only
 def content_list(segment: str):
     return _list(_type(segment))
 
 
 @bp.get("/recherche/regles")
-@require_role(*EDITORS)
+@editors_only
 def rule_list():
     return _list("search_rule")
 
@@ -278,13 +272,13 @@ def _show(name: str, key: str):
 
 
 @bp.get(f"/contenus/{SEGMENT}/<key>")
-@require_role(*EDITORS)
+@editors_only
 def content_show(segment: str, key: str):
     return _show(_type(segment), key)
 
 
 @bp.get("/recherche/regles/<key>")
-@require_role(*EDITORS)
+@editors_only
 def rule_show(key: str):
     return _show("search_rule", key)
 
@@ -314,13 +308,13 @@ def _compare(name: str, key: str):
 
 
 @bp.get(f"/contenus/{SEGMENT}/<key>/comparer")
-@require_role(*EDITORS)
+@editors_only
 def content_compare(segment: str, key: str):
     return _compare(_type(segment), key)
 
 
 @bp.get("/recherche/regles/<key>/comparer")
-@require_role(*EDITORS)
+@editors_only
 def rule_compare(key: str):
     return _compare("search_rule", key)
 
@@ -341,13 +335,13 @@ def _restore(name: str, key: str):
 
 
 @bp.post(f"/contenus/{SEGMENT}/<key>/restaurer")
-@require_role(*EDITORS)
+@editors_only
 def content_restore(segment: str, key: str):
     return _restore(_type(segment), key)
 
 
 @bp.post("/recherche/regles/<key>/restaurer")
-@require_role(*EDITORS)
+@editors_only
 def rule_restore(key: str):
     return _restore("search_rule", key)
 
@@ -379,13 +373,13 @@ def _new(name: str):
 
 
 @bp.get(f"/contenus/{SEGMENT}/nouveau")
-@require_role(*EDITORS)
+@editors_only
 def content_new(segment: str):
     return _new(_type(segment))
 
 
 @bp.get("/recherche/regles/nouvelle")
-@require_role(*EDITORS)
+@editors_only
 def rule_new():
     return _new("search_rule")
 
@@ -404,13 +398,13 @@ def _edit(name: str, key: str):
 
 
 @bp.get(f"/contenus/{SEGMENT}/<key>/modifier")
-@require_role(*EDITORS)
+@editors_only
 def content_edit(segment: str, key: str):
     return _edit(_type(segment), key)
 
 
 @bp.get("/recherche/regles/<key>/modifier")
-@require_role(*EDITORS)
+@editors_only
 def rule_edit(key: str):
     return _edit("search_rule", key)
 
@@ -463,25 +457,25 @@ def _save(name: str, key: str | None):
 
 
 @bp.post(f"/contenus/{SEGMENT}/nouveau")
-@require_role(*EDITORS)
+@editors_only
 def content_create(segment: str):
     return _save(_type(segment), None)
 
 
 @bp.post("/recherche/regles/nouvelle")
-@require_role(*EDITORS)
+@editors_only
 def rule_create():
     return _save("search_rule", None)
 
 
 @bp.post(f"/contenus/{SEGMENT}/<key>/modifier")
-@require_role(*EDITORS)
+@editors_only
 def content_save(segment: str, key: str):
     return _save(_type(segment), key)
 
 
 @bp.post("/recherche/regles/<key>/modifier")
-@require_role(*EDITORS)
+@editors_only
 def rule_save(key: str):
     return _save("search_rule", key)
 
@@ -527,25 +521,25 @@ def _retire(name: str, key: str):
 
 
 @bp.get(f"/contenus/{SEGMENT}/<key>/retirer")
-@require_role(*EDITORS)
+@editors_only
 def content_retire(segment: str, key: str):
     return _retire_form(_type(segment), key)
 
 
 @bp.post(f"/contenus/{SEGMENT}/<key>/retirer")
-@require_role(*EDITORS)
+@editors_only
 def content_retire_submit(segment: str, key: str):
     return _retire(_type(segment), key)
 
 
 @bp.get("/recherche/regles/<key>/retirer")
-@require_role(*EDITORS)
+@editors_only
 def rule_retire(key: str):
     return _retire_form("search_rule", key)
 
 
 @bp.post("/recherche/regles/<key>/retirer")
-@require_role(*EDITORS)
+@editors_only
 def rule_retire_submit(key: str):
     return _retire("search_rule", key)
 
@@ -627,7 +621,7 @@ def _revision_page(rev_id: int, status: int = 200, errors: dict | None = None, v
 
 
 @bp.get(REVISION)
-@require_role(*EDITORS)
+@editors_only
 def revision(revision_id: int):
     return _revision_page(revision_id, notice=_notice())
 
@@ -657,13 +651,13 @@ def _act(revision_id: int, run, done: str, fields: tuple[str, ...] = ()):
 
 
 @bp.post(REVISION + "/soumettre")
-@require_role(*EDITORS)
+@editors_only
 def revision_submit(revision_id: int):
     return _act(revision_id, lambda agent, lock, _: workflow.submit(db.session, agent, revision_id, lock), "soumise")
 
 
 @bp.post(REVISION + "/approuver")
-@require_role(*REVIEWERS)
+@reviewers_only
 def revision_approve(revision_id: int):
     return _act(revision_id, lambda agent, lock, _: workflow.approve(db.session, agent, revision_id, lock),
                 "publiee")
@@ -703,7 +697,7 @@ def parse_paris_time(day: str, hour: str, today: date | None = None) -> tuple[da
 
 
 @bp.post(REVISION + "/programmer")
-@require_role(*REVIEWERS)
+@reviewers_only
 def revision_schedule(revision_id: int):
     def run(agent, lock, values):
         publish_at, errors = parse_paris_time(values["publish_day"], values["publish_time"])
@@ -718,7 +712,7 @@ def revision_schedule(revision_id: int):
 
 
 @bp.post(REVISION + "/renvoyer")
-@require_role(*REVIEWERS)
+@reviewers_only
 def revision_reject(revision_id: int):
     return _act(revision_id, lambda agent, lock, values: workflow.reject(db.session, agent, revision_id, lock,
                                                                          values["review_note"]),
@@ -726,20 +720,20 @@ def revision_reject(revision_id: int):
 
 
 @bp.post(REVISION + "/publier")
-@require_role(*REVIEWERS)
+@reviewers_only
 def revision_publish(revision_id: int):
     return _act(revision_id, lambda agent, lock, _: workflow.publish(db.session, agent, revision_id, lock), "publiee")
 
 
 @bp.post(REVISION + "/deprogrammer")
-@require_role(*REVIEWERS)
+@reviewers_only
 def revision_unschedule(revision_id: int):
     return _act(revision_id, lambda agent, lock, _: workflow.unschedule(db.session, agent, revision_id, lock),
                 "deprogrammee")
 
 
 @bp.post(REVISION + "/abandonner")
-@require_role(*EDITORS)
+@editors_only
 def revision_abandon(revision_id: int):
     return _act(revision_id, lambda agent, lock, _: workflow.abandon(db.session, agent, revision_id, lock),
                 "abandonnee")
@@ -748,7 +742,7 @@ def revision_abandon(revision_id: int):
 # --- Preview: the public page as citizens will see it -----------------------------------------
 
 @bp.get(REVISION + "/apercu")
-@require_role(*EDITORS)
+@editors_only
 def revision_preview(revision_id: int):
     """The public template on the revision's data. Nothing persists: the transient objects
     ``preview_object`` builds (and anything they pulled into the session) are rolled back after rendering."""
@@ -800,7 +794,7 @@ def _retirement_preview(name: str, data: dict, banner: dict):
 # --- Fiches from service-public.fr ---------------------------------------------------------------
 
 @bp.get("/contenus/fiches")
-@require_role(*EDITORS)
+@editors_only
 def fiches():
     text = request.args.get("q", "").strip()[:100]
     page = queries.fiches(db.session, text, page_number(request.args.get("page")))
@@ -819,7 +813,7 @@ def _fiche_page(slug: str, status: int = 200, refusal: str | None = None, notice
 
 
 @bp.get("/contenus/fiches/<slug>")
-@require_role(*EDITORS)
+@editors_only
 def fiche(slug: str):
     return _fiche_page(slug, notice=_notice())
 
@@ -836,19 +830,19 @@ def _set_hidden(slug: str, hidden: bool):
 
 
 @bp.post("/contenus/fiches/<slug>/masquer")
-@require_role(*EDITORS)
+@editors_only
 def fiche_hide(slug: str):
     return _set_hidden(slug, True)
 
 
 @bp.post("/contenus/fiches/<slug>/afficher")
-@require_role(*EDITORS)
+@editors_only
 def fiche_show(slug: str):
     return _set_hidden(slug, False)
 
 
 @bp.post("/contenus/fiches/<slug>/rattacher")
-@require_role(*EDITORS)
+@editors_only
 def fiche_attach(slug: str):
     """Open (or take up) the draft of a procedure or a life event with the fiche added, then edit it."""
     agent = current_agent()

@@ -57,6 +57,8 @@ def test_search_bench_reports_in_process_and_http_latencies(bench_app):
         assert re.fullmatch(rf"{NUMBER} (s|ms)", _row(report, label)[1])
     http = _row(report, "latence HTTP (`/api/v1/search`, gunicorn gthread, 2 processus × 8 threads")
     assert re.fullmatch(rf"{NUMBER} ms", http[1])
+    page = _row(report, "page de résultats (`/recherche`, recherche enregistrée pour les statistiques), p50")
+    assert re.fullmatch(rf"{NUMBER} ms", page[1])
 
 
 def test_maps_bench_reports_nearest_units_and_the_api(bench_app):
