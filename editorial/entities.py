@@ -370,14 +370,21 @@ def _check_slugs(session: Session, errors: dict, field: str, slugs, already: lis
         errors[field] = "Une même entrée est indiquée deux fois."
 
 
-def _check_text(errors: dict, spec: FieldSpec, value) -> None:
+def _column_limit(model, name: str) -> int | None:
+    """The length of the live row's column for this field (String(200)…): PostgreSQL refuses more."""
+    column = model.__table__.columns.get(name)
+    return getattr(column.type, "length", None) if column is not None else None
+
+
+def _check_text(errors: dict, spec: FieldSpec, value, limit: int | None = None) -> None:
     if not isinstance(value, str):
         errors[spec.name] = "Texte attendu."
         return
+    limit = limit or (2000 if spec.kind == "text" else MAX_TEXT)
     if spec.required and not value.strip():
         errors[spec.name] = f"Indiquez : {spec.label.lower()}."
-    elif len(value) > MAX_TEXT or (spec.kind == "text" and len(value) > 2000):
-        errors[spec.name] = "Ce texte est trop long."
+    elif len(value) > limit:
+        errors[spec.name] = f"Ce texte est trop long : {limit} caractères au plus."
     elif spec.kind == "text" and "\n" in value.strip():
         errors[spec.name] = "Une seule ligne."
     elif spec.kind == "markdown":
@@ -406,7 +413,7 @@ def _validate_procedure(session: Session, key: str | None, data: dict) -> dict[s
     own = key or data.get("slug")
     for field in spec.fields:
         if field.kind in ("text", "markdown") and field.name != "slug":
-            _check_text(errors, field, data.get(field.name, ""))
+            _check_text(errors, field, data.get(field.name, ""), _column_limit(Procedure, field.name))
     if data.get("institution") and not session.scalar(
             select(Institution.id).where(Institution.slug == data["institution"])):
         errors["institution"] = "Institution inconnue."
@@ -485,7 +492,7 @@ def _validate_life_event(session: Session, key: str | None, data: dict) -> dict[
         _check_new_key(session, errors, "life_event", data.get("slug"))
     for field in spec.fields:
         if field.kind == "text" and field.name not in ("slug", "position"):
-            _check_text(errors, field, data.get(field.name, ""))
+            _check_text(errors, field, data.get(field.name, ""), _column_limit(LifeEvent, field.name))
     if data.get("icon") and "icon" not in errors and not ICON_RE.match(str(data["icon"])):
         errors["icon"] = "Le nom d'une icône du DSFR, qui commence par fr-icon- (par exemple fr-icon-home-4-line)."
     position = data.get("position", 0)

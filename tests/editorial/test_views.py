@@ -201,6 +201,16 @@ def test_invalid_data_gives_the_form_again_with_the_errors_and_the_values(editor
                                                                    Revision.state == "draft")) == 0
 
 
+def test_a_text_longer_than_the_page_holds_is_a_field_error_never_a_crash(editor, db_session):
+    """The button's label is a String(200) column: PostgreSQL refuses more, so the form says it first."""
+    response = post_form(editor, EDIT, EDIT, {"external_label": "Aller au service " + "x" * 200})
+    assert response.status_code == 400
+    assert "trop long : 200 caractères au plus" in text_of(response)
+    assert 'href="#field-external_label"' in response.get_data(as_text=True)
+    assert db_session.scalar(select(func.count(Revision.id)).where(Revision.entity_key == SLUG,
+                                                                   Revision.state == "draft")) == 0
+
+
 # --- Preview -------------------------------------------------------------------------------------------------
 
 BANNER = "Aperçu — cette version n'est pas publiée"
@@ -398,7 +408,26 @@ def _payload_for(field) -> str | None:
     return PAYLOAD
 
 
-def _accepted_payload_for(field) -> str | None:
+def _column_limit(name: str, field) -> int | None:
+    """The live row's column length for the field (PostgreSQL refuses longer text: so does the form)."""
+    from catalogue.models import LifeEvent, Procedure
+
+    column = {"procedure": Procedure, "life_event": LifeEvent}[name].__table__.columns.get(field.name)
+    return getattr(column.type, "length", None) if column is not None else None
+
+
+def _fitted(limit: int | None) -> str:
+    """As many of the payloads as the field's length takes."""
+    if limit is None:
+        return PAYLOAD
+    fitted = ""
+    for payload in PAYLOADS:
+        if len(candidate := f"{fitted} {payload}".strip()) <= limit:
+            fitted = candidate
+    return fitted
+
+
+def _accepted_payload_for(name: str, field) -> str | None:
     """The payloads in what the rules accept (a link needs https://, a list of addresses real ones)."""
     if field.kind in ("bool", "choice", "channels", "slugs") or field.new_only:
         return None
@@ -412,7 +441,7 @@ def _accepted_payload_for(field) -> str | None:
         return "\n".join(PAYLOADS)
     if field.kind == "markdown":  # a Markdown link to javascript: is refused by name (the first post)
         return " ".join(p for p in PAYLOADS if not p.startswith("[")) + " [lien](https://www.example.org/?a=<b>)"
-    return PAYLOAD
+    return _fitted(_column_limit(name, field))
 
 
 def assert_inert(response, where: str):
@@ -433,7 +462,7 @@ def test_markup_typed_in_every_field_never_becomes_active(editor, reviewer, clie
     refused = post_form(editor, edit, edit, {**everything, "change_note": PAYLOAD})
     assert refused.status_code == 400  # javascript: addresses are refused by name
     assert_inert(refused, "the form again")
-    accepted = {f.name: v for f in kind.fields if (v := _accepted_payload_for(f)) is not None}
+    accepted = {f.name: v for f in kind.fields if (v := _accepted_payload_for(name, f)) is not None}
     saved = post_form(editor, edit, edit, {**accepted, "change_note": PAYLOAD})
     revision = revision_url(saved)
     assert_inert(editor.get(edit), "the edit form")
