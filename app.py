@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 import accounts
+import api
 import accounts.cli
 import accounts.views
 import agents
@@ -28,6 +29,7 @@ import portal.views
 import search.cli
 import search.services
 import search.views
+import widgets
 from portal import assets, compression, crypto, errors, extensions, logs, outbox, security, templating  # noqa: F401
 from portal.config import load_settings
 from search.engine import SearchUnavailable
@@ -48,6 +50,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     complaints.init_app(app)
     orientation.init_app(app)
     editorial.init_app(app)
+    widgets.init_app(app)
+    api.init_app(app)
     catalogue.init_app(app)
     search.services.init_app(app)
     app.extensions["maps"] = maps.services.FinderCache()

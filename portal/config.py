@@ -129,6 +129,9 @@ def _production_problems(settings: dict, proxies_explicit: bool) -> list[str]:
                         "(les codes de connexion passent par courriel).")
     if settings["SECRET_KEY"] and len(settings["SECRET_KEY"]) < 32:
         problems.append("SECRET_KEY : 32 caractères aléatoires au moins.")
+    if settings["WIDGET_ALLOW_LOOPBACK_ORIGINS"]:
+        problems.append("WIDGET_ALLOW_LOOPBACK_ORIGINS : réservé au développement et aux tests (les widgets ne "
+                        "s'intègrent en production que dans des sites https).")
     if not settings["SESSION_COOKIE_SECURE"]:
         problems.append("SESSION_COOKIE_SECURE : ne peut pas être désactivé en production (le cookie de session "
                         "ne doit voyager qu'en HTTPS).")
@@ -381,6 +384,16 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         "AGENT_LOCK_MINUTES": int(env.get("AGENT_LOCK_MINUTES", "15")),
         # Agents' sign-in attempts per visitor address, on top of the per-account lockout.
         "AGENT_SIGN_IN_RATE_LIMIT": env.get("AGENT_SIGN_IN_RATE_LIMIT", "10 per minute"),
+        # Mairies' widgets (widgets/): how long each process keeps the registry of mairies and their sites'
+        # origins (a registration or a withdrawal reaches every worker within this delay), whether http
+        # loopback origins may be registered (development and tests only), and the address a mairie writes
+        # to for its registration (shown on /mairies; required in production).
+        "WIDGET_ORIGINS_CACHE_SECONDS": float(env.get("WIDGET_ORIGINS_CACHE_SECONDS", "30")),
+        "WIDGET_ALLOW_LOOPBACK_ORIGINS": _flag(env.get("WIDGET_ALLOW_LOOPBACK_ORIGINS"), default=not production),
+        "MAIRIES_CONTACT": env.get("MAIRIES_CONTACT", ""),
+        # The widgets' pages, and the public API /api/v1/ (one budget per client address for the whole API).
+        "WIDGET_RATE_LIMIT": env.get("WIDGET_RATE_LIMIT", "300 per minute"),
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "300 per minute"),
         # In production, agents may sign in with an OpenID provider (ProConnect) instead of a password.
         "AGENTS_OIDC_ISSUER": env.get("AGENTS_OIDC_ISSUER", ""),
         "AGENTS_OIDC_CLIENT_ID": env.get("AGENTS_OIDC_CLIENT_ID", ""),

@@ -58,6 +58,12 @@ def csp_allow(directive: str, source: str) -> None:
         values.append(source)
 
 
+def csp_replace(directive: str, *sources: str) -> None:
+    """Set one directive of this response's policy to exactly ``sources`` (a widget's frame-ancestors,
+    which replace 'none': 'none' cannot be combined with a source)."""
+    g.setdefault("csp_replaced", {})[directive] = list(sources)
+
+
 def csp_extend(**sources: str) -> Callable:
     """Let one view add sources to CSP directives, e.g. ``img_src="https://tiles.example"``."""
 
@@ -134,6 +140,7 @@ def content_security_policy() -> str:
         "report-uri": [CSP_REPORT_PATH],
         "report-to": ["csp"],
     }
+    directives.update(g.get("csp_replaced", {}))
     for directive, values in g.get("csp_extra", {}).items():
         directives.setdefault(directive, ["'self'"]).extend(values)
     return "; ".join(f"{d} {' '.join(v)}" for d, v in directives.items())
