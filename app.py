@@ -10,10 +10,10 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 import accounts
-import api
 import accounts.cli
 import accounts.views
 import agents
+import api
 import catalogue
 import catalogue.cli
 import catalogue.views

@@ -34,8 +34,9 @@ from portal.extensions import db, utc, write_transaction
 
 # Writing last_seen on every request would make every page a database write.
 TOUCH_EVERY = timedelta(minutes=1)
-# Static files and machine endpoints never need the session: no database read for them.
-SESSIONLESS_PREFIXES = ("/assets/", "/healthz", "/csp-report", "/api/", "/.well-known/")
+# Static files, machine endpoints and the widgets (framed by mairies: no cookie, no consent banner) never need
+# the session: no database read for them, and no cookie set.
+SESSIONLESS_PREFIXES = ("/assets/", "/healthz", "/csp-report", "/api/", "/.well-known/", "/widgets/")
 # What an anonymous visitor's session may hold without a row: the CSRF token of its forms.
 COOKIE_ONLY_KEYS = frozenset({"csrf_token"})
 MAX_COOKIE_CHARS = 400

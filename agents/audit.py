@@ -46,6 +46,11 @@ ACTION_LABELS = {
     "fiche.hide": "Fiche masquée",
     "fiche.show": "Fiche de nouveau affichée",
     "analytics.export": "Statistiques de recherche exportées",
+    "mairie.register": "Mairie inscrite pour les widgets",
+    "mairie.update": "Inscription de mairie modifiée (nom, contact ou origines)",
+    "mairie.activate": "Inscription de mairie réactivée",
+    "mairie.deactivate": "Inscription de mairie désactivée",
+    "mairie.remove": "Inscription de mairie supprimée",
 }
 # How the journal names the objects (``target_type``): never the code itself.
 TARGET_LABELS = {
@@ -60,6 +65,7 @@ TARGET_LABELS = {
     "fiche": "Fiche",
     "revision": "Révision n°",
     "analytics": "Statistiques",
+    "mairie": "Mairie de la commune",
 }
 PAGE_SIZE = 50
 

@@ -6,4 +6,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Called by the factory: helper A fills this in."""
+    """Registers the API and its documentation page, and what every answer under /api/ carries.
+
+    Called by the factory before ``portal.compression``: Flask runs after-request hooks in reverse
+    order, so ``api.http.finish`` sees the bytes actually sent (its ETag differs for a gzip answer).
+    """
+    from api import http, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.docs)
+    app.after_request(http.finish)

@@ -1,32 +1,19 @@
-"""The catalogue's pages: the home page and its life events, procedures, fiches, sources, and the API."""
+"""The catalogue's pages: the home page and its life events, procedures, fiches, sources (the API: api.views)."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, redirect, render_template
 from flask_login import login_required
 
 from accounts.services import current_identity
 from catalogue import services
 from maps import services as maps
 from portal.extensions import db
-from portal.params import page_number
 from portal.security import mark_sensitive
 
 bp = Blueprint("catalogue", __name__)
-
-API_PAGE_SIZE = 100
-
 
 # The portal's own online services shown on the home page, in this order.
 FEATURED = ("plainte-en-ligne", "visio-plainte", "tchat-police", "thesee", "pharos", "17cyber")
@@ -147,24 +134,3 @@ def fiche(slug: str):
         replacement=replacement,
         dated=entry.is_dated(date.today(), current_app.config["FICHE_MAX_AGE_DAYS"]),
     )
-
-
-@bp.get("/api/v1/procedures")
-def api_procedures():
-    """Every published entry, a page at a time; ``next`` is null on the last page."""
-    page = page_number(request.args.get("page"))
-    entries, has_next = services.published_page(db.session, page, API_PAGE_SIZE)
-    items = [
-        {
-            "slug": e.slug,
-            "title": e.title,
-            "summary": e.summary,
-            "text": e.full_text(),
-            "keywords": list(e.keywords),
-            "kind": e.kind,
-            "url": services.entry_url(e, external=True),
-        }
-        for e in entries
-    ]
-    next_url = url_for("catalogue.api_procedures", page=page + 1) if has_next else None
-    return jsonify({"items": items, "next": next_url})

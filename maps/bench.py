@@ -58,7 +58,7 @@ def typed_places(gazetteer: Gazetteer, count: int = 2000, seed: int = 5) -> list
 
 
 def _http(points: list[tuple[float, float]]) -> list[float]:
-    with running_portal(FINDER_RATE_LIMIT="100000 per minute") as base:
+    with running_portal(FINDER_RATE_LIMIT="100000 per minute", API_RATE_LIMIT="100000 per minute") as base:
         def fetch(lat: float, lon: float) -> None:
             query = urllib.parse.urlencode({"q": f"{lat:.5f},{lon:.5f}", "limit": 10})
             urllib.request.urlopen(f"{base}/api/v1/stations/nearest?{query}").read()

@@ -123,6 +123,10 @@ class Schedule:
         when = _moment_text(at, change)
         return f"Ouvert, ferme {when}" if is_open else f"Fermé, ouvre {when}"
 
+    def hours_on(self, day: date) -> str:
+        """"8 h – 12 h, 14 h – 18 h" on that day, its exceptions included; "" when closed."""
+        return ", ".join(f"{_clock(s)} – {_clock(e)}" for s, e in self.intervals_on(day))
+
     def lines(self) -> list[tuple[str, str]]:
         return [(DAY_LABELS[d], ", ".join(f"{_clock(s)} – {_clock(e)}" for s, e in self.week[d]) or "Fermé")
                 for d in range(7)]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from itertools import islice
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
@@ -13,6 +15,8 @@ from rapidfuzz.distance import Levenshtein
 from portal.text import fold
 
 POSTCODE = re.compile(r"^\d{5}$", re.ASCII)
+# An INSEE code: five digits, or 2A/2B and three digits for Corsica.
+CODE_INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$", re.ASCII)
 DEPARTMENT_CODE = re.compile(r"^(?:\d{2}|2[ab]|97\d)$", re.IGNORECASE | re.ASCII)
 COORDINATES = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[,;]\s*(-?\d{1,3}(?:\.\d+)?)\s*$", re.ASCII)
 DEPARTMENT_SUFFIX = re.compile(r"^(.*?)[\s(]+(\d{2,3}|2[ab])\)?$", re.IGNORECASE | re.ASCII)
@@ -126,6 +130,7 @@ class Gazetteer:
             if written:
                 self.arrondissements[(written.group(1), int(written.group(2)))] = commune
         self.postcodes = sorted(self.by_postcode)
+        self.by_code = {c.code_insee: c for c in communes}
 
     @staticmethod
     def _place(commune: CommuneEntry, postcode: str | None = None,
@@ -227,26 +232,54 @@ class Gazetteer:
                         for c in self.by_name[name] if not department or c.department == department)
         return [c for *_, c in ranked]
 
+    def _postcodes_from(self, digits: str) -> Iterator[str]:
+        """The postcodes that begin with ``digits``, in order (a bisection: no scan of every postcode)."""
+        for postcode in self.postcodes[bisect.bisect_left(self.postcodes, digits):]:
+            if not postcode.startswith(digits):
+                return
+            yield postcode
+
+    def _named_from(self, key: str) -> list[CommuneEntry]:
+        """The communes whose searched name begins with ``key``."""
+        matches: list[CommuneEntry] = []
+        for name in self.names[bisect.bisect_left(self.names, key):]:
+            if not name.startswith(key):
+                break
+            matches.extend(self.by_name[name])
+        return matches
+
     def complete(self, text: str, limit: int = 8) -> list[Suggestion]:
         """Communes whose name (or postcode) begins with ``text``, the most populous first."""
         text = (text or "").strip()[:MAX_QUERY]
         if text.isascii() and text.isdigit() and len(text) >= 2:
-            start = bisect.bisect_left(self.postcodes, text)
-            found = []
-            for postcode in self.postcodes[start:]:
-                if not postcode.startswith(text) or len(found) >= limit:
-                    break
-                commune = self.by_postcode[postcode][0]
-                found.append(Suggestion(f"{postcode} {commune.name}", postcode))
-            return found
+            return [Suggestion(f"{postcode} {self.by_postcode[postcode][0].name}", postcode)
+                    for postcode in islice(self._postcodes_from(text), limit)]
         key = normalize(text)
         if len(key) < 2:
             return []
-        start = bisect.bisect_left(self.names, key)
-        matches: list[CommuneEntry] = []
-        for name in self.names[start:]:
-            if not name.startswith(key):
-                break
-            matches.extend(self.by_name[name])
+        matches = self._named_from(key)
         matches.sort(key=lambda c: -c.population)
         return [c.suggestion for c in matches[:limit]]
+
+    def starting_with(self, text: str, limit: int) -> list[CommuneEntry]:
+        """Communes whose postcode (digits) or name begins with ``text``: exact names first, then the most
+        populous; the cost grows with the matches, not with the 35,000 communes."""
+        if text.isascii() and text.isdigit():
+            found: dict[str, CommuneEntry] = {}
+            for postcode in self._postcodes_from(text):
+                if len(found) >= limit:
+                    break
+                for commune in self.by_postcode[postcode]:
+                    found.setdefault(commune.code_insee, commune)
+            return list(found.values())[:limit]
+        key = normalize(text)
+        if not key:
+            return []
+        matches = self._named_from(key)
+        matches.sort(key=lambda c: (c.key != key, -c.population, c.code_insee))
+        return matches[:limit]
+
+    def place_of(self, code_insee: str) -> Place | None:
+        """The place of a commune named by its INSEE code (its town hall), or None for an unknown code."""
+        commune = self.by_code.get(code_insee)
+        return None if commune is None else self._place(commune)

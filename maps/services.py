@@ -193,7 +193,19 @@ def find(session: Session, query: str, limit: int = 10, kind: str | None = None,
          at: datetime | None = None) -> Found:
     """Raises MalformedPlace, DepartmentQuery or PlaceError (maps.places) for what is not a place."""
     gazetteer, _ = finder(session)
-    place = gazetteer.resolve(query)
+    return _found(session, gazetteer.resolve(query), limit, kind, open_now, at)
+
+
+def find_for_commune(session: Session, code_insee: str, limit: int = 10, kind: str | None = None,
+                     open_now: bool = False, at: datetime | None = None) -> Found | None:
+    """``find`` for a commune named by its INSEE code (which a postcode query would mistake); None if unknown."""
+    gazetteer, _ = finder(session)
+    place = gazetteer.place_of(code_insee)
+    return None if place is None else _found(session, place, limit, kind, open_now, at)
+
+
+def _found(session: Session, place: Place, limit: int, kind: str | None, open_now: bool,
+           at: datetime | None) -> Found:
     if place.located:
         return Found(place, nearest_stations(session, place, limit, kind, open_now, at), [])
     return Found(place, [], department_records(session, place.department, kind, open_now, at),

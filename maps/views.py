@@ -1,10 +1,10 @@
-"""Finding a commissariat or a gendarmerie brigade: the finder, a unit's page, a department, the API."""
+"""Finding a commissariat or a gendarmerie brigade: the finder, a unit's page, a department (the API: api.views)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
 from maps import services
 from maps.mapping import MapMarker, MapTiles, build_map, render
@@ -14,7 +14,6 @@ from maps.services import StationRecord
 from portal.errors import UserError
 from portal.extensions import db
 from portal.htmx import render as render_page
-from portal.params import small_integer
 from portal.security import csp_allow, csp_nonce, limiter
 
 bp = Blueprint("maps", __name__)
@@ -140,49 +139,3 @@ def department(code: str):
     rendered = render(build_map(_tiles(), _markers(records)), csp_nonce()) if records else None
     return render_template("maps/department.html", code=code, name=services.department_name(db.session, code),
                            records=records, map=rendered, kind=kind)
-
-
-def _station_json(s: StationRecord, distance_km: float | None) -> dict:
-    return {
-        "id": s.id, "name": s.name, "type": s.kind, "address": s.address, "postcode": s.postcode,
-        "commune": s.commune, "phone": s.phone or None, "lat": s.latitude, "lon": s.longitude,
-        "distance_km": None if distance_km is None else round(distance_km, 2), "open_now": s.open_now(),
-        "hours": ({"weekly": [{"day": day, "hours": text} for day, text in s.schedule.lines()],
-                   "status": s.status(), "open_on_sunday": s.open_on_sunday(),
-                   "notes": s.schedule.notes, "source": s.hours_source}
-                  if s.schedule else None),
-        "approximate_position": bool(s.position_note),
-        "url": url_for("maps.station", station_id=s.id, _external=True),
-    }
-
-
-@bp.get("/api/v1/stations/nearest")
-@finder_rate_limit
-def api_nearest():
-    """``{"origin": {"label", "lat", "lon"}, "stations": [...]}``, nearest first."""
-    query = request.args.get("q", "").strip()
-    if not query:
-        raise UserError(400, "Le paramètre q (code postal, commune ou « lat,lon ») est obligatoire.")
-    limit = small_integer(request.args.get("limit", str(DEFAULT_LIMIT)))
-    if limit is None or not 1 <= limit <= services.MAX_LIMIT:
-        raise UserError(400, f"Le paramètre limit doit être un nombre entier entre 1 et {services.MAX_LIMIT}.")
-    kind, open_now = _filters()
-    try:
-        found = services.find(db.session, query, limit, kind, open_now)
-    except (MalformedPlace, DepartmentQuery) as exc:
-        raise UserError(400, str(exc)) from exc
-    except PlaceError as exc:
-        return jsonify({"error": exc.message, "status": 404,
-                        "suggestions": [{"label": s.label, "q": s.query} for s in exc.suggestions]}), 404
-    place = found.place
-    origin = {"label": place.label, "lat": place.latitude, "lon": place.longitude,
-              "alternatives": [{"label": a.label, "q": a.query} for a in place.alternatives]}
-    stations = [_station_json(n.station, n.distance_km) for n in found.nearby]
-    if place.position_note:
-        origin["note"] = place.position_note
-    if not place.located:
-        # No point for this commune in the open data: its department's units, without distances.
-        origin["note"] = (place.position_note or "Position de la commune inconnue.") + \
-            " Unités de son département, sans distance."
-        stations = [_station_json(r, None) for r in found.department_units[:limit]]
-    return jsonify({"origin": origin, "stations": stations})

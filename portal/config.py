@@ -132,6 +132,9 @@ def _production_problems(settings: dict, proxies_explicit: bool) -> list[str]:
     if settings["WIDGET_ALLOW_LOOPBACK_ORIGINS"]:
         problems.append("WIDGET_ALLOW_LOOPBACK_ORIGINS : réservé au développement et aux tests (les widgets ne "
                         "s'intègrent en production que dans des sites https).")
+    if not str(settings.get("MAIRIES_CONTACT") or "").strip():
+        problems.append("MAIRIES_CONTACT : obligatoire en production (l'adresse à laquelle une mairie demande son "
+                        "inscription pour les widgets, affichée sur /mairies).")
     if not settings["SESSION_COOKIE_SECURE"]:
         problems.append("SESSION_COOKIE_SECURE : ne peut pas être désactivé en production (le cookie de session "
                         "ne doit voyager qu'en HTTPS).")

@@ -229,7 +229,7 @@ def measure_model(args: tuple[str, ...], queries: list[str], hanging: int, secon
     # FranceConnect answers long after the portal gave up: every sign-in waits the whole timeout.
     with slow_franceconnect(delay=fc_timeout * 4) as fc, running_portal(
         *args, FRANCECONNECT_ISSUER=fc.issuer, FRANCECONNECT_TIMEOUT=str(fc_timeout),
-        TRUSTED_PROXIES="1", SEARCH_RATE_LIMIT="1000000 per minute",
+        TRUSTED_PROXIES="1", SEARCH_RATE_LIMIT="1000000 per minute", API_RATE_LIMIT="1000000 per minute",
     ) as base:
         for q in queries[:40]:  # each worker opens its index and fills its caches
             urllib.request.urlopen(f"{base}/api/v1/search?q={urllib.parse.quote(q)}", timeout=60).read()

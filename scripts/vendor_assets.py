@@ -66,14 +66,14 @@ DSFR_ICONS = {
     "design": ["edit-line"],
     "communication": ["chat-3-line", "video-chat-line"],
     "device": ["phone-line", "computer-line"],
-    "document": ["article-line", "file-text-line"],
+    "document": ["article-line", "file-text-line", "clipboard-line"],
     "finance": ["bank-card-line"],
     "map": ["map-pin-2-line", "passport-line"],
     "others": ["scales-3-line"],
     "system": [
         "alert-line", "shield-line", "search-line", "information-line", "warning-line",
         "close-line", "check-line", "time-line", "logout-box-r-line", "question-line",
-        "external-link-line", "add-line", "download-line",
+        "external-link-line", "add-line", "download-line", "delete-bin-line",
     ],
     "user": ["user-line", "account-circle-line"],
     "weather": ["sun-line"],
@@ -196,6 +196,8 @@ def vendor_dsfr(package: Path, out: Path) -> None:
     (dist / icons_part).write_text("".join(icon_rules(dist)), encoding="utf-8")
     css = bundle_css(dist, parts + [icons_part], out)
     (out / "dsfr.min.css").write_text(css, encoding="utf-8")
+    # The dark colours, apart: only the widgets a mairie asks dark load them (theme=sombre).
+    (out / "dsfr-dark.min.css").write_text(bundle_css(dist, ["scheme/scheme.min.css"], out), encoding="utf-8")
     shutil.copyfile(dist / "dsfr.module.min.js", out / "dsfr.module.min.js")
     shutil.copytree(dist / "favicon", out / "favicon")
     shutil.copyfile(package / "LICENSE.md", out / "LICENSE.md")

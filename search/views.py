@@ -1,10 +1,10 @@
-"""The search page (full page or htmx fragment), the link that counts a followed result, and the search API."""
+"""The search page (full page or htmx fragment) and the link that counts a followed result (the API: api.views)."""
 
 from __future__ import annotations
 
 import math
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, request, url_for
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 from sqlalchemy import select
 
 from catalogue.models import Procedure
@@ -22,16 +22,13 @@ bp = Blueprint("search", __name__)
 PER_PAGE = 10
 PREVIEW_SIZE = 5
 MAX_PAGE = 100
-API_MAX_LIMIT = 50
-# The API reaches as deep as the pages do: 100 pages of 10.
-API_MAX_OFFSET = MAX_PAGE * PER_PAGE
 
 
 def _search_limit() -> str:
     return current_app.config["SEARCH_RATE_LIMIT"]
 
 
-# One budget per visitor for the page, its live updates, its result links and the API.
+# One budget per visitor for the page, its live updates, its result links and the API (api.views, same scope).
 search_rate_limit = limiter.shared_limit(_search_limit, scope="search")
 
 # The ids of the search forms (templates/search/_form.html, the header's): an htmx request they trigger is a
@@ -171,45 +168,3 @@ def follow(token: str, rank: str):
     response.headers["Cache-Control"] = "no-store"  # each click counts; nothing to keep
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
-
-
-def _bounded_integer(name: str, default: str, low: int, high: int) -> int:
-    value = small_integer(request.args.get(name, default))
-    if value is None or not low <= value <= high:
-        raise UserError(400, f"Le paramètre {name} doit être un nombre entier entre {low} et {high}.")
-    return value
-
-
-@bp.get("/api/v1/search")
-@search_rate_limit
-def api_search():
-    """``{"query", "total", "offset", "limit", "results": [{"slug", "title", "summary", "url", "kind"}],
-    "suggestion", "next"}``; ``next`` is the address of the following results, null after the last.
-
-    Raises 400 (French JSON) without ``q``, or for a ``limit`` outside 1..50 or an
-    ``offset`` outside 0..1000; 503 when the index is unreadable.
-    """
-    query = request.args.get("q", "").strip()
-    if not query:
-        raise UserError(400, "Le paramètre q (le texte recherché) est obligatoire.")
-    limit = _bounded_integer("limit", "10", 1, API_MAX_LIMIT)
-    offset = _bounded_integer("offset", "0", 0, API_MAX_OFFSET)
-    found = services.search(query[: MAX_QUERY_CHARS * 2], limit=limit, offset=offset)
-    following = offset + limit
-    has_next = following < min(found.total, API_MAX_OFFSET + 1)
-    return jsonify(
-        {
-            "query": found.query,
-            "total": found.total,
-            "offset": offset,
-            "limit": limit,
-            "results": [
-                {"slug": h.slug, "title": h.title, "summary": h.summary,
-                 "url": entry_url(kind=h.kind, slug=h.slug, external=True), "kind": h.kind}
-                for h in found.hits
-            ],
-            "suggestion": found.suggestion,
-            "next": url_for("search.api_search", q=found.query, limit=limit, offset=following)
-            if has_next else None,
-        }
-    )

@@ -147,6 +147,7 @@ def make_config(tmp: Path, database: tuple[str, dict] | None = None, **overrides
         "PORTAL_DATA_DIR": str(DATA_DIR),
         "SEARCH_RATE_LIMIT": "10000 per minute",
         "FINDER_RATE_LIMIT": "10000 per minute",
+        "API_RATE_LIMIT": "10000 per minute",
     }
     config.update(overrides)
     return config

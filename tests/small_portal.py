@@ -54,6 +54,7 @@ def build(tmp: Path) -> dict[str, str]:
         "SEARCH_INDEX_DIR": str(tmp / "search-index"),
         "SEARCH_RATE_LIMIT": "100000 per minute",
         "FINDER_RATE_LIMIT": "100000 per minute",
+        "API_RATE_LIMIT": "100000 per minute",
         "TRUSTED_PROXIES": "0",
     }
     application = create_app({

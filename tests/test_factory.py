@@ -68,6 +68,7 @@ PRODUCTION_ENV = {
     "HOSTING_ADDRESS": "Adresse, téléphone", "LOG_RETENTION": "6 mois", "PRIVACY_CONTACT": "dpo@example.org",
     "SECURITY_CONTACT": "mailto:securite@example.org",
     "VIDEO_URL_TEMPLATE": "https://visio.example.gouv.fr/{room}",
+    "MAIRIES_CONTACT": "widgets@portail.example.gouv.fr",
 }
 
 
@@ -116,6 +117,8 @@ def test_the_production_settings_of_the_tests_are_accepted(tmp_path, monkeypatch
     ({"VIDEO_URL_TEMPLATE": None}, "VIDEO_URL_TEMPLATE"),  # the development value, https://visio.invalid/{room}
     ({"VIDEO_URL_TEMPLATE": "https://visio.invalid/{room}"}, "VIDEO_URL_TEMPLATE"),
     ({"VIDEO_URL_TEMPLATE": "http://visio.example.gouv.fr/{room}"}, "VIDEO_URL_TEMPLATE"),
+    ({"MAIRIES_CONTACT": None}, "MAIRIES_CONTACT"),
+    ({"MAIRIES_CONTACT": "  "}, "MAIRIES_CONTACT"),
 ])
 def test_production_refuses_what_is_unsafe_there(tmp_path, monkeypatch, changes, named):
     _production(monkeypatch, **changes)

@@ -25,5 +25,6 @@ def test_the_wheel_holds_the_portal_without_the_local_franceconnect(tmp_path):
                     "--quiet", "--wheel-dir", str(tmp_path / "dist")], check=True, capture_output=True)
     (wheel,) = (tmp_path / "dist").glob("portail_citoyen-*.whl")
     top = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
-    assert {"app.py", "portal", "accounts", "agents", "catalogue", "complaints", "orientation", "search", "maps", "widgets", "api"} <= top
+    assert {"app.py", "portal", "accounts", "agents", "catalogue", "complaints", "orientation", "search", "maps",
+            "widgets", "api"} <= top
     assert "local_franceconnect" not in top

@@ -6,7 +6,8 @@ import ast
 
 from portal.config import ROOT
 
-FEATURES = {"accounts", "agents", "catalogue", "complaints", "editorial", "maps", "orientation", "search", "widgets", "api"}
+FEATURES = {"accounts", "agents", "catalogue", "complaints", "editorial", "maps", "orientation", "search", "widgets",
+            "api"}
 
 
 def _imports(package: str) -> dict[str, set[str]]:

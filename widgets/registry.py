@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import idna
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -27,6 +28,7 @@ DEFAULT_PORTS = {"https": 443, "http": 80}
 MAX_ORIGIN_CHARS = 200
 # A DNS label after IDNA encoding: letters, digits, hyphens, not starting or ending with a hyphen.
 LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.ASCII)
+NUMERIC_LABEL = re.compile(r"^(?:\d+|0x[0-9a-f]*)$", re.ASCII)
 
 
 class OriginError(ValueError):
@@ -53,6 +55,8 @@ def normalize_origin(text: str, allow_loopback: bool = False) -> str:
     except ValueError:
         raise OriginError(f"« {value} » n'est pas une adresse de site valide.") from None
     scheme = parts.scheme.lower()
+    if port == 0:
+        raise OriginError(f"« {value} » : le port 0 ne désigne aucun site.")
     if parts.username is not None or parts.password is not None:
         raise OriginError(f"« {value} » : une origine ne contient ni identifiant ni mot de passe.")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
@@ -64,7 +68,9 @@ def normalize_origin(text: str, allow_loopback: bool = False) -> str:
     if host.startswith("[") or ":" in host:
         host = f"[{host.strip('[]')}]"
     loopback = host in LOOPBACK_HOSTS
-    if scheme == "http" and loopback and allow_loopback:
+    if loopback and not allow_loopback:
+        raise OriginError(f"« {value} » désigne cet ordinateur, pas le site d'une mairie.")
+    if scheme == "http" and loopback:
         pass
     elif scheme != "https":
         raise OriginError(f"« {value} » : seuls les sites en https peuvent intégrer les widgets.")
@@ -82,12 +88,17 @@ def _host_name(host: str, value: str) -> str:
     else:
         raise OriginError(f"« {value} » : indiquez le nom du site, pas une adresse IP.")
     try:
-        encoded = host.encode("idna").decode("ascii")
-    except UnicodeError:
+        # UTS #46 without transitional mapping, as browsers write the Origin header: "straße.fr" is
+        # xn--strae-oqa.fr, never strasse.fr (Python's own "idna" codec, IDNA 2003, would say the latter).
+        encoded = idna.encode(host, uts46=True, transitional=False).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
         raise OriginError(f"« {value} » : le nom du site n'est pas valide.") from None
     labels = encoded.split(".")
     if len(labels) < 2 or not all(LABEL.match(label) for label in labels):
         raise OriginError(f"« {value} » : le nom du site n'est pas valide.")
+    if NUMERIC_LABEL.match(labels[-1]):
+        # "127.1", "0x7f.0.0.1": browsers read these as IP addresses (WHATWG URL, "ends in a number").
+        raise OriginError(f"« {value} » : indiquez le nom du site, pas une adresse IP.")
     return encoded
 
 

@@ -92,7 +92,7 @@ def _written_audit_codes() -> tuple[set[str], set[str]]:
     positions = {"record": (2, 3), "_record": (2, 4), "_act": (1, None)}
     defaults = {"_record": "agent", "_act": "case"}
     actions, targets = set(), set()
-    for package in ("agents", "complaints", "orientation", "accounts"):
+    for package in ("agents", "complaints", "orientation", "accounts", "widgets"):
         for path in (ROOT / package).rglob("*.py"):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for node in ast.walk(tree):

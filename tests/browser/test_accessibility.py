@@ -38,6 +38,13 @@ PAGE_TYPES = {
     "connexion": "/connexion",
     "résultats sensibles": "/recherche?q=violences+conjugales",
     "erreur 404": "/n-existe-pas",
+    "API publique": "/developpeurs/api",
+    "widget recherche": "/widgets/recherche?commune=72181&resultats=widget&q=vol+de+papiers",
+    "widget situations": "/widgets/situations?commune=72181",
+    "widget unités (plan, sombre)": "/widgets/unites?commune=72181&carte=1&theme=sombre",
+    "widget démarche": "/widgets/demarche?commune=72181&demarches=plainte-en-ligne,visio-plainte",
+    "widget urgences (compact)": "/widgets/urgences?commune=72181&compact=1",
+    "widget non autorisé": "/widgets/non-autorise",
 }
 
 

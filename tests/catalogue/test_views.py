@@ -118,6 +118,6 @@ def test_procedures_api_explains_bad_pages_in_french(client):
     for bad in ("0", "-1", "abc", "1.5", "99999999", "²", "١"):
         page = client.get(f"/api/v1/procedures?page={bad}")
         assert page.status_code == 400
-        assert "page" in page.get_json()["error"]
+        assert "page" in page.get_json()["detail"]
     beyond = client.get("/api/v1/procedures?page=999").get_json()
     assert beyond == {"items": [], "next": None}

@@ -61,12 +61,12 @@ def test_an_unknown_place_is_a_404_with_suggestions(client):
     response = client.get("/api/v1/stations/nearest?q=Lemanss")
     assert response.status_code == 404
     body = response.get_json()
-    assert body["error"] == "Aucune commune ne s'appelle « Lemanss »."
+    assert body["detail"] == "Aucune commune ne s'appelle « Lemanss »."
     assert {"label": "Le Mans (72)", "q": "Le Mans 72"} in body["suggestions"]
 
 
 @pytest.mark.parametrize("query, message", [
-    ("", "Le paramètre q (code postal, commune ou « lat,lon ») est obligatoire."),
+    ("", "Le paramètre q (code postal, commune ou « lat,lon ») ou le paramètre commune (code INSEE) est obligatoire."),
     ("q=72000&limit=0", "Le paramètre limit doit être un nombre entier entre 1 et 50."),
     ("q=72000&limit=51", "Le paramètre limit doit être un nombre entier entre 1 et 50."),
     ("q=72000&limit=abc", "Le paramètre limit doit être un nombre entier entre 1 et 50."),
@@ -78,13 +78,13 @@ def test_an_unknown_place_is_a_404_with_suggestions(client):
 def test_malformed_requests_are_400_in_french(client, query, message):
     response = client.get(f"/api/v1/stations/nearest?{query}")
     assert response.status_code == 400
-    assert response.get_json()["error"] == message
+    assert response.get_json()["detail"] == message
 
 
 def test_a_department_number_is_not_a_place(client):
     response = client.get("/api/v1/stations/nearest?q=72")
     assert response.status_code == 400
-    assert "numéro de département" in response.get_json()["error"]
+    assert "numéro de département" in response.get_json()["detail"]
 
 
 def test_hostile_input_is_never_a_500(client):
@@ -107,7 +107,7 @@ def test_the_finder_is_rate_limited_as_one_budget(tmp_path):
              ("/api/v1/stations/nearest?q=72000", "/commissariats/communes?q=le", "/commissariats")]
     assert 429 not in codes
     blocked = client.get("/api/v1/stations/nearest?q=72000")
-    assert blocked.status_code == 429 and "trop de demandes" in blocked.get_json()["error"]
+    assert blocked.status_code == 429 and "trop de demandes" in blocked.get_json()["detail"]
     assert client.get("/commissariats?q=72000").status_code == 429
 
 

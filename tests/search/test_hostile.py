@@ -105,7 +105,7 @@ def test_any_input_through_http_answers_below_500(app, text, path, htmx, page):
     response = client.get(path, query_string=params, headers=headers)
     assert response.status_code < 500
     if response.status_code == 400:  # a bad page number, or no words for the API: said in French
-        message = response.get_json()["error"] if response.is_json else unescape(response.get_data(as_text=True))
+        message = response.get_json()["detail"] if response.is_json else unescape(response.get_data(as_text=True))
         assert "Le paramètre" in message or "Les résultats s'arrêtent" in message or "caractère nul" in message
     else:
         assert response.status_code == 200

@@ -107,14 +107,15 @@ def test_api_errors_are_french_json(client):
                 "/api/v1/search?q=vol&limit=³"):
         response = client.get(url)
         assert response.status_code == 400
-        assert response.is_json and response.get_json()["error"].startswith("Le paramètre")
+        assert response.mimetype == "application/problem+json"
+        assert response.get_json()["detail"].startswith("Le paramètre")
 
 
 @pytest.mark.parametrize("offset", ["-1", "trois", "³", "1.5", "1001", "99999999", " 3"])
 def test_api_offset_must_be_a_bounded_integer(client, offset):
     response = client.get("/api/v1/search", query_string={"q": "vol", "offset": offset})
     assert response.status_code == 400
-    assert response.get_json()["error"] == "Le paramètre offset doit être un nombre entier entre 0 et 1000."
+    assert response.get_json()["detail"] == "Le paramètre offset doit être un nombre entier entre 0 et 1000."
 
 
 def test_api_pages_through_every_result_exactly_once(client):
@@ -147,7 +148,7 @@ def test_search_is_rate_limited(tmp_path):
     codes = [client.get("/api/v1/search?q=vol").status_code for _ in range(3)]
     blocked = client.get("/api/v1/search?q=vol")
     assert blocked.status_code == 429
-    assert "trop de demandes" in blocked.get_json()["error"]
+    assert "trop de demandes" in blocked.get_json()["detail"]
     assert "Retry-After" in blocked.headers
     page = client.get("/recherche?q=vol")
     assert page.status_code == 429 and "Patientez une minute" in page.get_data(as_text=True)

@@ -94,7 +94,8 @@ def setup(app, local_fc, tmp_path):
     env = {"PORTAL_ENV": "test", "SECRET_KEY": app.config["SECRET_KEY"], "DATABASE_URL": database,
            "SEARCH_INDEX_DIR": str(index), "FRANCECONNECT_ISSUER": local_fc.issuer,
            "PUBLIC_URL": local_fc.portal_url, "TRUSTED_PROXIES": "1", "GUNICORN_THREADS": "4",
-           "SEARCH_RATE_LIMIT": "100000 per minute"}
+           "SEARCH_RATE_LIMIT": "100000 per minute",
+           "API_RATE_LIMIT": "100000 per minute"}
     with app.app_context():
         first_event = outbox.latest_id(db.session)
         first_revision = db.session.scalar(select(func.max(Revision.id))) or 0
