@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from portal.extensions import db
 from search import services
 from search.evaluation import compare, evaluate, read_queries
+from search.judgments import read_judgments, score
 from search.tuning import current_tuning, load_initial_rules, pending_rule_changes, tuning_with
 from search.worker import DEFAULT_INTERVAL, Worker, WorkerBusy
 
@@ -67,8 +68,19 @@ def worker_command(once: bool, interval: float) -> None:
               help="Fichier TSV requête → slugs acceptés (par défaut SEARCH_EVAL_FILE).")
 @click.option("--pending", is_flag=True,
               help="Comparer avant et après les règles en attente de publication (à relire, approuvées, programmées).")
-def eval_command(path: Path | None, pending: bool) -> None:
-    """Print top-1 hit rate, MRR@10 and the misses on an evaluation file, with the published rules."""
+@click.option("--judgments", "judgments_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Fichier de jugements gradués (0 à 3) : Top-1, MRR@10, nDCG@5 et @10, part hors sujet, par moitié.")
+def eval_command(path: Path | None, pending: bool, judgments_path: Path | None) -> None:
+    """Print top-1 hit rate, MRR@10 and the misses on an evaluation file, with the published rules; with
+    ``--judgments``, the graded metrics of each half (tuning, held out) of a judgments file instead."""
+    if judgments_path is not None:
+        judged = read_judgments(judgments_path)
+        engine, tuning = services.engine(), current_tuning(db.session)
+        rankings = {j.query: tuple(h.slug for h in engine.search(j.query, limit=10, tuning=tuning).hits)
+                    for j in judged}
+        for half, name in (("reglage", "Moitié de réglage"), ("controle", "Moitié de contrôle (jamais réglée)")):
+            click.echo(score([j for j in judged if j.half == half], rankings, name).format())
+        return
     path = path or Path(current_app.config["SEARCH_EVAL_FILE"])
     queries = read_queries(path)
     published = current_tuning(db.session)
