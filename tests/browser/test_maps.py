@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from maps.models import Commune, Postcode, Station
 from portal.extensions import db
@@ -139,6 +140,19 @@ def hostile_server(tmp_path_factory):
     server.stop()
 
 
+def _hover_until_tooltip(page, marker, attempts: int = 3) -> None:
+    """Hover a marker until Leaflet shows its tooltip: the map may still be fitting its bounds when the
+    mouse first arrives, and the marker moves from under it (a mouseout that closes the tooltip)."""
+    for _ in range(attempts):
+        marker.hover()
+        try:
+            page.locator(".leaflet-tooltip").wait_for(state="visible", timeout=2000)
+            return
+        except PlaywrightTimeoutError:
+            page.mouse.move(0, 0)
+    raise AssertionError("Leaflet never showed the marker's tooltip")
+
+
 @pytest.mark.parametrize("station_id", HOSTILE)
 def test_hostile_names_are_shown_as_text_and_run_nothing(browser, hostile_server, csp_report_log, station_id):
     name = HOSTILE[station_id]
@@ -160,8 +174,7 @@ def test_hostile_names_are_shown_as_text_and_run_nothing(browser, hostile_server
         page.goto("/commissariats?q=72000")
         _expect_map(page)
         expect(page.locator(".portal-station h3").filter(has_text=name)).to_have_count(1)
-        origin = page.locator(".leaflet-marker-icon.portal-origin")
-        origin.hover()
+        _hover_until_tooltip(page, page.locator(".leaflet-marker-icon.portal-origin"))
         expect(page.locator(".leaflet-tooltip")).to_have_text("72000 `);alert(1);//")
 
         assert page.evaluate("window.__xss") == []
