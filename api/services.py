@@ -40,8 +40,9 @@ def search_results(session: Session, query: str, limit: int, offset: int) -> tup
     Nothing is recorded (the editors' statistics count what citizens type on the portal's pages only).
     Raises ``SearchUnavailable`` when the index is unreadable.
     """
-    page = search.results_page(session, query[: MAX_QUERY_CHARS * 2], limit=limit, offset=offset)
-    found = page.results
+    # Not results_page: its shortcut and life events are for the portal's page, not for the API.
+    found, sensitive = search.search_and_sensitivity(session, query[: MAX_QUERY_CHARS * 2], limit=limit,
+                                                     offset=offset)
     following = offset + limit
     has_next = following < min(found.total, SEARCH_MAX_OFFSET + 1)
     return {
@@ -56,7 +57,7 @@ def search_results(session: Session, query: str, limit: int, offset: int) -> tup
         ],
         "suggestion": found.suggestion,
         "next": url_for("api.search", q=found.query, limit=limit, offset=following) if has_next else None,
-    }, page.sensitive
+    }, sensitive
 
 
 # --- catalogue ----------------------------------------------------------------------------------------------

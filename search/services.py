@@ -238,8 +238,9 @@ class ResultsPage:
     life_events: list[LifeEvent] = field(default_factory=list)
 
 
-def results_page(session: Session, query: str, *, limit: int, offset: int = 0) -> ResultsPage:
-    """One page of results and what goes with it; raises SearchUnavailable if the index cannot be read."""
+def search_and_sensitivity(session: Session, query: str, *, limit: int,
+                           offset: int = 0) -> tuple[SearchResults, bool]:
+    """One page of results, and whether the query is about violence (is_sensitive on its first results)."""
     if offset == 0:
         # One search serves the page and the sensitivity check, which looks at the first SENSITIVE_DEPTH.
         found = search(query, limit=max(limit, SENSITIVE_DEPTH))
@@ -247,9 +248,15 @@ def results_page(session: Session, query: str, *, limit: int, offset: int = 0) -
     else:
         results = search(query, limit=limit, offset=offset)
         head = search(query, limit=SENSITIVE_DEPTH).hits
+    return results, is_sensitive(session, head)
+
+
+def results_page(session: Session, query: str, *, limit: int, offset: int = 0) -> ResultsPage:
+    """One page of results and what goes with it; raises SearchUnavailable if the index cannot be read."""
+    results, sensitive = search_and_sensitivity(session, query, limit=limit, offset=offset)
     return ResultsPage(
         results=results,
-        sensitive=is_sensitive(session, head),
+        sensitive=sensitive,
         shortcut=station_shortcut(session, results.query),
         life_events=catalogue.life_events(session) if results.total == 0 else [],
     )

@@ -118,18 +118,18 @@ def recherche():
     options, refusal = _widget("recherche")
     if refusal:
         return refusal
-    found, unavailable = None, False
+    results, sensitive, unavailable = None, False, False
     if options.resultats == "widget" and options.q:
         try:
-            found = search_services.results_page(db.session, options.q, limit=services.SEARCH_RESULTS_SHOWN)
+            results, sensitive = search_services.search_and_sensitivity(db.session, options.q,
+                                                                        limit=services.SEARCH_RESULTS_SHOWN)
         except SearchUnavailable:
             current_app.logger.error("search index unavailable (widget)")
             unavailable = True
-        else:
-            if found.sensitive:
-                mark_sensitive()
-    return _page("widgets/recherche.html", options, 503 if unavailable else 200, found=found,
-                 unavailable=unavailable)
+        if sensitive:
+            mark_sensitive()
+    return _page("widgets/recherche.html", options, 503 if unavailable else 200, results=results,
+                 sensitive=sensitive, unavailable=unavailable)
 
 
 @bp.get("/situations")

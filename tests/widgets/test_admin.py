@@ -17,16 +17,8 @@ from widgets import admin, registry
 from widgets.models import Mairie
 
 LE_MANS = "72181"
+pytestmark = pytest.mark.usefixtures("fresh_registry")
 ORIGINS = "HTTPS://Www.LeMans.fr/\nhttps://www.lemans.fr\n\n  https://lemans.fr:443  \n"
-
-
-@pytest.fixture(autouse=True)
-def fresh_registry(app):
-    with app.app_context():
-        registry.invalidate()
-    yield
-    with app.app_context():
-        registry.invalidate()
 
 
 @pytest.fixture

@@ -11,15 +11,7 @@ from tests.editorial.back_office import text_of
 from widgets import admin, builder, registry
 
 LE_MANS = "72181"
-
-
-@pytest.fixture(autouse=True)
-def fresh_registry(app):
-    with app.app_context():
-        registry.invalidate()
-    yield
-    with app.app_context():
-        registry.invalidate()
+pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
 def _code(html: str, snippet: str) -> str:

@@ -346,7 +346,7 @@ def test_a_search_index_down_is_said_inside_the_frame(client, monkeypatch):
     def down(*args, **kwargs):
         raise SearchUnavailable("index unreadable")
 
-    monkeypatch.setattr(views.search_services, "results_page", down)
+    monkeypatch.setattr(views.search_services, "search_and_sensitivity", down)
     response, html = _get(client, PAGES["recherche-widget"], 503)
     assert "momentanément indisponible" in html and 'href="tel:17"' in html
     assert "<header" not in html
